@@ -1,0 +1,105 @@
+# poolbench build.  `make` builds build/poolbench and build/libpoolbench.a;
+# `make run` and `make check` first install missing Debian packages
+# (scripts/deps.sh).  ISA flags are given per file, by name suffix, never to
+# the whole build: a binary built here runs on any x86-64.
+
+CC      ?= gcc
+CXX     ?= g++
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+BUILD   ?= build
+OPT     ?= -O2
+CSTD    := -std=c17
+WARN    := -Wall -Wextra -Werror
+CPPFLAGS += -D_GNU_SOURCE -Ikernels -Iverify -Iharness
+CFLAGS  ?= $(OPT) -g
+CXXFLAGS ?= $(OPT) -g
+SAN     :=
+LDLIBS  += -lm -lpthread
+
+# Per-file ISA flags: kernels/*_avx2.c and kernels/*_avx512.c only.
+ISA_avx2   := -mavx2 -mfma
+ISA_avx512 := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl
+isa_flags = $(if $(filter %_avx512.c,$<),$(ISA_avx512),$(if $(filter %_avx2.c,$<),$(ISA_avx2)))
+# OpenMP only where it is used (and at link time).
+omp_flags = $(if $(filter %_openmp.c,$<),-fopenmp)
+
+# Optional libraries: their backends build only when present (make run
+# installs them; see scripts/deps.sh).
+have_pkg = $(shell pkg-config --exists $(1) 2>/dev/null && echo yes)
+HAVE_ONEDNN  := $(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),yes)
+HAVE_XNNPACK := $(if $(wildcard /usr/include/xnnpack.h),yes)
+HAVE_PAPI    := $(if $(wildcard /usr/include/papi.h),yes)
+HAVE_GBENCH  := $(if $(wildcard /usr/include/benchmark/benchmark.h),yes)
+
+# The program: its entry point and subcommands; everything else is library.
+PROG_C   := $(wildcard harness/main.c harness/cmd_*.c)
+PROG_CXX := $(wildcard harness/*.cc)
+LIB_C    := $(wildcard kernels/*.c verify/*.c) $(filter-out $(PROG_C),$(wildcard harness/*.c))
+ifneq ($(HAVE_ONEDNN),yes)
+LIB_C := $(filter-out kernels/%onednn%.c,$(LIB_C))
+endif
+ifneq ($(HAVE_XNNPACK),yes)
+LIB_C := $(filter-out kernels/%xnnpack%.c,$(LIB_C))
+endif
+TEST_C   := $(wildcard tests/*.c)
+
+CPPFLAGS += $(if $(HAVE_ONEDNN),-DPB_HAVE_ONEDNN) $(if $(HAVE_XNNPACK),-DPB_HAVE_XNNPACK) \
+            $(if $(HAVE_PAPI),-DPB_HAVE_PAPI) $(if $(HAVE_GBENCH),-DPB_HAVE_GBENCH)
+EXT_LIBS := $(if $(HAVE_ONEDNN),-ldnnl) $(if $(HAVE_XNNPACK),-lXNNPACK -lpthreadpool) \
+            $(if $(HAVE_PAPI),-lpapi) -fopenmp
+
+LIB      := $(BUILD)/libpoolbench.a
+PROG     := $(BUILD)/poolbench
+TESTS    := $(BUILD)/run_tests
+
+obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
+LIB_O   := $(call obj,$(LIB_C))
+PROG_O  := $(call obj,$(PROG_C) $(PROG_CXX))
+TEST_O  := $(call obj,$(TEST_C))
+
+.PHONY: all run check test deps clean asan-check
+all: $(PROG) $(LIB)
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) $(isa_flags) $(omp_flags) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.cc.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(WARN) $(CPPFLAGS) $(CXXFLAGS) $(SAN) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_O)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# The program links with g++ only when the C++ shim is part of it.
+LINKER = $(if $(PROG_CXX),$(CXX),$(CC))
+$(PROG): $(PROG_O) $(LIB)
+	$(LINKER) $(SAN) -o $@ $(PROG_O) $(LIB) $(if $(PROG_CXX),-lbenchmark) $(EXT_LIBS) $(LDLIBS)
+
+$(TESTS): $(TEST_O) $(LIB)
+	$(CC) $(SAN) -o $@ $(TEST_O) $(LIB) -lcheck -lsubunit -lrt $(EXT_LIBS) $(LDLIBS)
+
+test: $(TESTS) $(PROG)
+	$(TESTS)
+
+# make check: the unit tests plain, then again under ASan + UBSan in a
+# separate build tree (every sanitizer finding is fatal).
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check: deps
+	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN="$(SAN_FLAGS)" OPT=-O1 test
+
+run: deps
+	$(MAKE) --no-print-directory all
+	$(PROG) run
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_O:.o=.d) $(PROG_O:.o=.d) $(TEST_O:.o=.d)
