@@ -200,6 +200,31 @@ bool pb_cpu_can_run(pb_isa isa, const char **why);
 typedef pb_status (*pb_prepare_fn)(const pb_desc *d, pb_dir dir, const pb_args *a, void **state);
 typedef pb_status (*pb_exec_fn)(const pb_desc *d, const pb_args *a, void *state);
 typedef void (*pb_release_fn)(void *state);
+/* Slices of the work, for the generic parallel wrapper (kernels/openmp):
+ *   forward  output rows [begin, end) of pb_fwd_rows(d) rows:
+ *            NCHW: row r = (n*C + c)*OH + oh (one output row of one plane);
+ *            NHWC: row r = n*OH + oh (one output row, all channels).
+ *   backward disjoint input slices [begin, end) of pb_bwd_slices(d):
+ *            NCHW: slice = one (n, c) plane;
+ *            NHWC: slice s = n*CB + cb, the channels [cb*16, cb*16+16) of
+ *            sample n, CB = ceil(C/16) (16 floats = one cache line, so
+ *            threads never share a line of diff_src).
+ * A kernel computes every element of a slice exactly as its whole-problem
+ * call does, so results are bitwise identical for any partition. */
+typedef pb_status (*pb_slice_fn)(const pb_desc *d, const pb_args *a, void *state, int64_t begin,
+                                 int64_t end);
+#define PB_NHWC_BWD_CBLOCK 16
+static inline int64_t pb_fwd_rows(const pb_desc *d)
+{
+    return d->layout == PB_LAYOUT_NCHW ? d->n * d->c * d->oh : d->n * d->oh;
+}
+static inline int64_t pb_bwd_slices(const pb_desc *d)
+{
+    return d->layout == PB_LAYOUT_NCHW
+               ? d->n * d->c
+               : d->n * ((d->c + PB_NHWC_BWD_CBLOCK - 1) / PB_NHWC_BWD_CBLOCK);
+}
+
 /* Finer support check beyond the masks; NULL means "everything the masks
  * allow".  Returns false and sets *why to a short reason to decline. */
 typedef bool (*pb_supports_fn)(const pb_desc *d, pb_dir dir, const char **why);
@@ -218,10 +243,14 @@ typedef struct pb_impl {
     bool external;           /* a comparison backend (oneDNN, XNNPACK) */
     bool own_workspace;      /* argmax kept in the library's own format: ws
                                 is neither written nor compared */
+    bool parallel;           /* multi-threaded (uses d->threads); `best`
+                                considers it only when d->threads != 1 */
     pb_supports_fn supports;
     pb_prepare_fn prepare;
     pb_exec_fn fwd;          /* NULL when dirs has no forward */
     pb_exec_fn bwd;          /* NULL when dirs has no backward */
+    pb_slice_fn fwd_rows;    /* optional slice entry points (see above) */
+    pb_slice_fn bwd_slices;
     pb_release_fn release;
 } pb_impl;
 
@@ -235,7 +264,8 @@ const pb_impl *pb_impl_reference(void);
  * *why says why (a static or thread-local string). */
 bool pb_impl_accepts(const pb_impl *impl, const pb_desc *d, pb_dir dir, const char **why);
 /* The `best` pseudo-implementation: highest priority non-external entry
- * that accepts (d, dir).  Never NULL: the reference accepts everything. */
+ * that accepts (d, dir), parallel ones only when d->threads != 1.  Never
+ * NULL: the reference accepts everything. */
 const pb_impl *pb_impl_best(const pb_desc *d, pb_dir dir);
 
 /* Run one implementation end to end: accept check, prepare, execute,

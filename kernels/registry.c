@@ -67,7 +67,9 @@ const pb_impl *pb_impl_best(const pb_desc *d, pb_dir dir)
     const pb_impl *best = NULL;
     for (size_t i = 0; i < pb_impl_count(); i++) {
         const pb_impl *im = table[i];
-        if (im->external || !pb_impl_accepts(im, d, dir, NULL)) continue;
+        if (im->external || (im->parallel && d->threads == 1) ||
+            !pb_impl_accepts(im, d, dir, NULL))
+            continue;
         if (!best || im->priority > best->priority) best = im;
     }
     return best ? best : pb_impl_reference();
