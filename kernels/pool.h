@@ -229,6 +229,14 @@ static inline int64_t pb_bwd_slices(const pb_desc *d)
  * allow".  Returns false and sets *why to a short reason to decline. */
 typedef bool (*pb_supports_fn)(const pb_desc *d, pb_dir dir, const char **why);
 
+/* Data-dependent semantic differences of a comparison backend, declared so
+ * verify marks the affected cases SKIPPED with the reason instead of
+ * failing (descriptor-level differences go through supports() instead). */
+#define PB_QUIRK_NAN_IGNORED     0x1u /* max ignores NaN (oneDNN) */
+#define PB_QUIRK_NEG_INF_FLT_MAX 0x2u /* all -inf window gives -FLT_MAX (oneDNN) */
+#define PB_QUIRK_TIE_ORDER       0x4u /* ties may resolve to another maximum:
+                                         argmax not compared on tie fills */
+
 /* One registry entry.  The table in kernels/registry.c is the only list of
  * implementations: tests, verify and bench enumerate it. */
 typedef struct pb_impl {
@@ -243,6 +251,7 @@ typedef struct pb_impl {
     bool external;           /* a comparison backend (oneDNN, XNNPACK) */
     bool own_workspace;      /* argmax kept in the library's own format: ws
                                 is neither written nor compared */
+    unsigned quirks;         /* PB_QUIRK_* bits */
     bool parallel;           /* multi-threaded (uses d->threads); `best`
                                 considers it only when d->threads != 1 */
     pb_supports_fn supports;
