@@ -16,7 +16,7 @@ CPPFLAGS += -D_GNU_SOURCE -Ikernels -Iverify -Iharness
 CFLAGS  ?= $(OPT) -g
 CXXFLAGS ?= $(OPT) -g
 SAN     :=
-LDLIBS  += -lm -lpthread
+LDLIBS  += -ljansson -lm -lpthread
 
 # Per-file ISA flags: kernels/*_avx2.c and kernels/*_avx512.c only.
 ISA_avx2   := -mavx2 -mfma
