@@ -4,10 +4,11 @@
 
 #include "pool.h"
 
+int pb_cmd_compare(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && strcmp(argv[1], "compare") == 0) return pb_cmd_compare(argc - 1, argv + 1);
     for (size_t i = 0; i < pb_impl_count(); i++) printf("%s\n", pb_impl_get(i)->name);
     return 0;
 }
