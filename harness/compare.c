@@ -22,7 +22,7 @@ const char *pb_cmp_verdict_name(pb_cmp_verdict v)
 
 /* The usable timings of a case: finite and > 0 (a record may carry zeros
  * or nulls for cases that were counted, not timed). */
-static size_t usable_times(const pb_rec_case *c, bool cpu, double *buf)
+static size_t usable_times(const pb_gbrun_case *c, bool cpu, double *buf)
 {
     const double *t = cpu ? c->cpu_ns : c->real_ns;
     size_t m = 0;
@@ -38,13 +38,13 @@ static double rel_change(double o, double n)
     return n / o - 1;
 }
 
-static pb_status compare_counters(const pb_rec_case *o, const pb_rec_case *n, double threshold,
+static pb_status compare_counters(const pb_gbrun_case *o, const pb_gbrun_case *n, double threshold,
                                   pb_cmp_row *row)
 {
     for (size_t i = 0; i < n->ncounters; i++) {
-        const pb_rec_counter *nc = &n->counters[i];
+        const pb_gbrun_counter *nc = &n->counters[i];
         if (!nc->exact) continue;
-        const pb_rec_counter *oc = NULL;
+        const pb_gbrun_counter *oc = NULL;
         for (size_t k = 0; k < o->ncounters && !oc; k++)
             if (strcmp(o->counters[k].name, nc->name) == 0) oc = &o->counters[k];
         if (!oc) continue;
@@ -63,7 +63,7 @@ static pb_status compare_counters(const pb_rec_case *o, const pb_rec_case *n, do
     return PB_OK;
 }
 
-static pb_status compare_case(const pb_rec_case *o, const pb_rec_case *n, const pb_compare_opts *opts,
+static pb_status compare_case(const pb_gbrun_case *o, const pb_gbrun_case *n, const pb_compare_opts *opts,
                               pb_cmp_row *row)
 {
     row->old_med = row->new_med = row->change = row->p = NAN;
@@ -117,7 +117,7 @@ static pb_status compare_case(const pb_rec_case *o, const pb_rec_case *n, const 
 }
 
 /* Median and repetition count of a case found on one side only. */
-static pb_status one_side(const pb_rec_case *c, bool cpu, double *med, size_t *n)
+static pb_status one_side(const pb_gbrun_case *c, bool cpu, double *med, size_t *n)
 {
     *med = cpu ? c->median_cpu_ns : c->median_real_ns;
     double *t = malloc((c->n + 1) * sizeof *t);
@@ -136,7 +136,7 @@ void pb_comparison_free(pb_comparison *c)
     memset(c, 0, sizeof *c);
 }
 
-pb_status pb_compare_records(const pb_record *old_rec, const pb_record *new_rec,
+pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
                              const pb_compare_opts *opts, pb_comparison *out)
 {
     if (!old_rec || !new_rec || !opts || !out) return PB_ERR_NULL;
@@ -156,8 +156,8 @@ pb_status pb_compare_records(const pb_record *old_rec, const pb_record *new_rec,
     }
     pb_status st = PB_OK;
     for (size_t i = 0; i < old_rec->ncases && st == PB_OK; i++) {
-        const pb_rec_case *o = &old_rec->cases[i];
-        const pb_rec_case *n = pb_record_case(new_rec, o->name);
+        const pb_gbrun_case *o = &old_rec->cases[i];
+        const pb_gbrun_case *n = pb_gbrun_find(new_rec, o->name);
         pb_cmp_row *row = &out->rows[out->nrows++];
         row->name = o->name;
         if (!n) {
@@ -169,8 +169,8 @@ pb_status pb_compare_records(const pb_record *old_rec, const pb_record *new_rec,
         st = compare_case(o, n, opts, row);
     }
     for (size_t i = 0; i < new_rec->ncases && st == PB_OK; i++) {
-        const pb_rec_case *n = &new_rec->cases[i];
-        if (pb_record_case(old_rec, n->name)) continue;
+        const pb_gbrun_case *n = &new_rec->cases[i];
+        if (pb_gbrun_find(old_rec, n->name)) continue;
         pb_cmp_row *row = &out->rows[out->nrows++];
         row->name = n->name;
         row->verdict = PB_CMP_ONLY_NEW;
@@ -532,13 +532,13 @@ int pb_compare_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "poolbench: compare: need OLD and NEW (see --help)\n");
         return 2;
     }
-    pb_record rec[2];
+    pb_gbrun rec[2];
     char msg[1400];
     for (int k = 0; k < 2; k++) {
-        pb_status st = pb_record_load(paths[k], &rec[k], msg, sizeof msg);
+        pb_status st = pb_gbrun_load(paths[k], &rec[k], msg, sizeof msg);
         if (st != PB_OK) {
             fprintf(err, "poolbench: compare: %s: %s\n", k ? "NEW" : "OLD", msg);
-            if (k) pb_record_free(&rec[0]);
+            if (k) pb_gbrun_free(&rec[0]);
             return 2;
         }
     }
@@ -553,7 +553,7 @@ int pb_compare_main(int argc, char **argv, FILE *out, FILE *err)
         else rc = c.regressions ? 1 : 0;
         pb_comparison_free(&c);
     }
-    pb_record_free(&rec[0]);
-    pb_record_free(&rec[1]);
+    pb_gbrun_free(&rec[0]);
+    pb_gbrun_free(&rec[1]);
     return rc;
 }

@@ -14,7 +14,7 @@
  *               faster  change < -threshold and p < alpha,
  *               same    otherwise.  Without a p-value (one repetition on a
  *               side) the threshold alone decides, and the row says so.
- * Exact counters (record.h: sim_* or context.poolbench.exact_counters) are
+ * Exact counters (gbrun.h: sim_* or context.poolbench.exact_counters) are
  * deterministic: every change is reported with its relative difference,
  * and an increase beyond the threshold counts as a regression.
  * A case that failed (error_occurred) in NEW but not in OLD is a
@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "record.h"
+#include "gbrun.h"
 
 #define PB_COMPARE_MIN_REPS 2     /* fewer on a side: no U test */
 #define PB_COMPARE_GOOD_REPS 9    /* fewer: p-value flagged unreliable */
@@ -87,7 +87,7 @@ typedef struct pb_comparison {
 /* Compares two loaded records; the result borrows names from them, so
  * keep both alive until pb_comparison_free.  PB_ERR_NULL, PB_ERR_NOMEM,
  * or PB_ERR_SHAPE for a threshold < 0 or alpha outside (0, 1). */
-pb_status pb_compare_records(const pb_record *old_rec, const pb_record *new_rec,
+pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
                              const pb_compare_opts *opts, pb_comparison *out);
 void pb_comparison_free(pb_comparison *c);
 

@@ -70,7 +70,7 @@ typedef struct pb_simcount {
                                under valgrind's CPU); pb_sim_run only */
 } pb_simcount;
 
-/* Counter names a record stores (sim_*: exact, see record.h), in the order
+/* Counter names a record stores (sim_*: exact, see gbrun.h), in the order
  * pb_sim_values() returns them. */
 #define PB_SIM_NCOUNTERS 9
 extern const char *const pb_sim_counter_names[PB_SIM_NCOUNTERS];

@@ -187,10 +187,10 @@ START_TEST(test_threshold_and_alpha)
     const double overlap[9] = {96, 97, 98, 99, 120, 121, 122, 123, 124};
     syn_case o[] = {{"shift3", tight, 9, "us", -1, NULL}, {"overlap", base9, 9, "us", -1, NULL}};
     syn_case n[] = {{"shift3", up3, 9, "us", -1, NULL}, {"overlap", overlap, 9, "us", -1, NULL}};
-    pb_record ro, rn;
+    pb_gbrun ro, rn;
     char msg[256];
-    ck_assert_int_eq(pb_record_load(write_record("o.json", o, 2), &ro, msg, sizeof msg), PB_OK);
-    ck_assert_int_eq(pb_record_load(write_record("n.json", n, 2), &rn, msg, sizeof msg), PB_OK);
+    ck_assert_int_eq(pb_gbrun_load(write_record("o.json", o, 2), &ro, msg, sizeof msg), PB_OK);
+    ck_assert_int_eq(pb_gbrun_load(write_record("n.json", n, 2), &rn, msg, sizeof msg), PB_OK);
     pb_compare_opts opts = {.threshold = 0.05, .alpha = 0.05, .cpu_time = false};
     pb_comparison c;
     ck_assert_int_eq(pb_compare_records(&ro, &rn, &opts, &c), PB_OK);
@@ -217,8 +217,8 @@ START_TEST(test_threshold_and_alpha)
     ck_assert_int_eq(c.rows[1].verdict, PB_CMP_SLOWER);
     ck_assert_int_eq(c.regressions, 2);
     pb_comparison_free(&c);
-    pb_record_free(&ro);
-    pb_record_free(&rn);
+    pb_gbrun_free(&ro);
+    pb_gbrun_free(&rn);
 }
 END_TEST
 
@@ -336,22 +336,22 @@ START_TEST(test_errors_and_bad_input)
 END_TEST
 
 /* A run directory is accepted for a JSON file: the only .json in it, or
- * bench.json among several. */
+ * gbench.json among several. */
 START_TEST(test_run_directory)
 {
     char run[300], file[400];
     snprintf(run, sizeof run, "%s/run1", tmpdir);
     ck_assert_int_eq(mkdir(run, 0755), 0);
     syn_case c[] = {{"a", base9, 9, "us", -1, NULL}};
-    const char *p = write_record("run1/bench.json", c, 1);
+    const char *p = write_record("run1/gbench.json", c, 1);
     char found[512];
-    ck_assert_int_eq(pb_record_find_json(run, found, sizeof found, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_gbrun_find_json(run, found, sizeof found, NULL, 0), PB_OK);
     ck_assert_str_eq(found, p);
     snprintf(file, sizeof file, "%s/run1/notes.json", tmpdir);
     FILE *f = fopen(file, "w");
     fputs("{}", f);
     fclose(f);
-    ck_assert_int_eq(pb_record_find_json(run, found, sizeof found, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_gbrun_find_json(run, found, sizeof found, NULL, 0), PB_OK);
     ck_assert_str_eq(found, p);
     const char *args[] = {run, p};
     ck_assert_int_eq(run_compare(args, 2, out, sizeof out, err, sizeof err), 0);
@@ -364,11 +364,11 @@ START_TEST(test_record_reader)
 {
     const double t3[] = {1.5, 2.5, 3.5};
     syn_case c[] = {{"ms_case", t3, 3, "ms", 42, NULL}};
-    pb_record r;
+    pb_gbrun r;
     char msg[256];
-    ck_assert_int_eq(pb_record_load(write_record("r.json", c, 1), &r, msg, sizeof msg), PB_OK);
+    ck_assert_int_eq(pb_gbrun_load(write_record("r.json", c, 1), &r, msg, sizeof msg), PB_OK);
     ck_assert_int_eq(r.ncases, 1);
-    const pb_rec_case *k = pb_record_case(&r, "ms_case");
+    const pb_gbrun_case *k = pb_gbrun_find(&r, "ms_case");
     ck_assert_ptr_nonnull(k);
     ck_assert_int_eq(k->n, 3); /* aggregates are not repetitions */
     ck_assert_double_eq(k->real_ns[1], 2.5e6);
@@ -379,9 +379,9 @@ START_TEST(test_record_reader)
     ck_assert_str_eq(k->counters[0].name, "sim_Ir");
     ck_assert(k->counters[0].exact);
     ck_assert_double_eq(k->counters[0].value, 42);
-    ck_assert_ptr_null(pb_record_case(&r, "nope"));
-    pb_record_free(&r);
-    pb_record_free(&r); /* idempotent on a freed record */
+    ck_assert_ptr_null(pb_gbrun_find(&r, "nope"));
+    pb_gbrun_free(&r);
+    pb_gbrun_free(&r); /* idempotent on a freed record */
 }
 END_TEST
 

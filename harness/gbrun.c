@@ -1,5 +1,5 @@
-/* Reading Google Benchmark JSON records; see record.h. */
-#include "record.h"
+/* Reading Google Benchmark JSON records; see gbrun.h. */
+#include "gbrun.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +28,7 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-pb_status pb_record_find_json(const char *dir, char *out, size_t out_len, char *msg,
+pb_status pb_gbrun_find_json(const char *dir, char *out, size_t out_len, char *msg,
                               size_t msg_len)
 {
     if (!dir || !out || !out_len) return PB_ERR_NULL;
@@ -40,7 +40,7 @@ pb_status pb_record_find_json(const char *dir, char *out, size_t out_len, char *
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!ends_with(e->d_name, ".json") || e->d_name[0] == '.') continue;
-        if (strcmp(e->d_name, "bench.json") == 0) {
+        if (strcmp(e->d_name, "gbench.json") == 0) {
             snprintf(found, sizeof found, "%s", e->d_name);
             preferred = true;
         } else if (!preferred) {
@@ -172,18 +172,18 @@ static bool listed_exact(json_t *exact_list, const char *name)
     return false;
 }
 
-static pb_rec_case *get_case(pb_record *rec, const char *name)
+static pb_gbrun_case *get_case(pb_gbrun *rec, const char *name)
 {
     for (size_t i = 0; i < rec->ncases; i++)
         if (strcmp(rec->cases[i].name, name) == 0) return &rec->cases[i];
     if (rec->ncases == rec->cap) {
         size_t nc = rec->cap ? 2 * rec->cap : 16;
-        pb_rec_case *c = realloc(rec->cases, nc * sizeof *c);
+        pb_gbrun_case *c = realloc(rec->cases, nc * sizeof *c);
         if (!c) return NULL;
         rec->cases = c;
         rec->cap = nc;
     }
-    pb_rec_case *c = &rec->cases[rec->ncases];
+    pb_gbrun_case *c = &rec->cases[rec->ncases];
     memset(c, 0, sizeof *c);
     c->name = strdup(name);
     if (!c->name) return NULL;
@@ -192,7 +192,7 @@ static pb_rec_case *get_case(pb_record *rec, const char *name)
     return c;
 }
 
-static bool push_time(pb_rec_case *c, double real_ns, double cpu_ns)
+static bool push_time(pb_gbrun_case *c, double real_ns, double cpu_ns)
 {
     if (c->n == c->cap) {
         size_t nc = c->cap ? 2 * c->cap : 16;
@@ -210,7 +210,7 @@ static bool push_time(pb_rec_case *c, double real_ns, double cpu_ns)
     return true;
 }
 
-static bool add_counters(pb_rec_case *c, json_t *entry, json_t *exact_list)
+static bool add_counters(pb_gbrun_case *c, json_t *entry, json_t *exact_list)
 {
     const char *key;
     json_t *v;
@@ -220,10 +220,10 @@ static bool add_counters(pb_rec_case *c, json_t *entry, json_t *exact_list)
         bool seen = false;
         for (size_t i = 0; i < c->ncounters && !seen; i++) seen = strcmp(c->counters[i].name, key) == 0;
         if (seen) continue;
-        pb_rec_counter *nc = realloc(c->counters, (c->ncounters + 1) * sizeof *nc);
+        pb_gbrun_counter *nc = realloc(c->counters, (c->ncounters + 1) * sizeof *nc);
         if (!nc) return false;
         c->counters = nc;
-        pb_rec_counter *k = &nc[c->ncounters];
+        pb_gbrun_counter *k = &nc[c->ncounters];
         k->name = strdup(key);
         if (!k->name) return false;
         k->value = json_number_value(v);
@@ -235,7 +235,7 @@ static bool add_counters(pb_rec_case *c, json_t *entry, json_t *exact_list)
 
 static double num_or_nan(json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
 
-pb_status pb_record_load(const char *path, pb_record *rec, char *msg, size_t msg_len)
+pb_status pb_gbrun_load(const char *path, pb_gbrun *rec, char *msg, size_t msg_len)
 {
     if (!path || !rec) return PB_ERR_NULL;
     memset(rec, 0, sizeof *rec);
@@ -243,7 +243,7 @@ pb_status pb_record_load(const char *path, pb_record *rec, char *msg, size_t msg
     struct stat sb;
     if (stat(path, &sb) != 0) return fail(msg, msg_len, PB_ERR_IO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) {
-        pb_status st = pb_record_find_json(path, file, sizeof file, msg, msg_len);
+        pb_status st = pb_gbrun_find_json(path, file, sizeof file, msg, msg_len);
         if (st != PB_OK) return st;
     } else {
         snprintf(file, sizeof file, "%s", path);
@@ -270,17 +270,17 @@ pb_status pb_record_load(const char *path, pb_record *rec, char *msg, size_t msg
         const char *name = json_string_value(json_object_get(e, "run_name"));
         if (!name) name = json_string_value(json_object_get(e, "name"));
         if (!name) {
-            pb_record_free(rec);
+            pb_gbrun_free(rec);
             return fail(msg, msg_len, PB_ERR_PARSE, "%s: benchmarks[%zu] has no name", file, i);
         }
         const char *type = json_string_value(json_object_get(e, "run_type"));
         bool ok_unit;
         double scale = unit_to_ns(json_string_value(json_object_get(e, "time_unit")), &ok_unit);
         if (!ok_unit) {
-            pb_record_free(rec);
+            pb_gbrun_free(rec);
             return fail(msg, msg_len, PB_ERR_PARSE, "%s: benchmarks[%zu]: unknown time_unit", file, i);
         }
-        pb_rec_case *c = get_case(rec, name);
+        pb_gbrun_case *c = get_case(rec, name);
         if (!c) goto nomem;
         if (json_is_true(json_object_get(e, "error_occurred"))) {
             if (!c->error) {
@@ -304,15 +304,15 @@ pb_status pb_record_load(const char *path, pb_record *rec, char *msg, size_t msg
     }
     return PB_OK;
 nomem:
-    pb_record_free(rec);
+    pb_gbrun_free(rec);
     return fail(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", file);
 }
 
-void pb_record_free(pb_record *rec)
+void pb_gbrun_free(pb_gbrun *rec)
 {
     if (!rec) return;
     for (size_t i = 0; i < rec->ncases; i++) {
-        pb_rec_case *c = &rec->cases[i];
+        pb_gbrun_case *c = &rec->cases[i];
         free(c->name);
         free(c->real_ns);
         free(c->cpu_ns);
@@ -326,7 +326,7 @@ void pb_record_free(pb_record *rec)
     memset(rec, 0, sizeof *rec);
 }
 
-const pb_rec_case *pb_record_case(const pb_record *rec, const char *name)
+const pb_gbrun_case *pb_gbrun_find(const pb_gbrun *rec, const char *name)
 {
     if (!rec || !name) return NULL;
     for (size_t i = 0; i < rec->ncases; i++)

@@ -20,58 +20,58 @@
  * Google Benchmark writes NaN and Infinity as bare words, which strict
  * JSON parsers refuse; they are read as missing values.
  */
-#ifndef POOLBENCH_RECORD_H
-#define POOLBENCH_RECORD_H
+#ifndef POOLBENCH_GBRUN_H
+#define POOLBENCH_GBRUN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "pool.h"
 
-typedef struct pb_rec_counter {
+typedef struct pb_gbrun_counter {
     char *name;
     double value;    /* from the first iteration entry of the case */
     bool exact;      /* deterministic count: compared exactly */
-} pb_rec_counter;
+} pb_gbrun_counter;
 
-typedef struct pb_rec_case {
+typedef struct pb_gbrun_case {
     char *name;                /* run_name */
     double *real_ns, *cpu_ns;  /* one per iteration entry (repetition) */
     size_t n;                  /* entries in real_ns / cpu_ns */
     size_t cap;
     double median_real_ns;     /* the "median" aggregate, NaN if absent */
     double median_cpu_ns;
-    pb_rec_counter *counters;
+    pb_gbrun_counter *counters;
     size_t ncounters;
     char *error;               /* error_message if the case failed, else NULL */
-} pb_rec_case;
+} pb_gbrun_case;
 
-typedef struct pb_record {
+typedef struct pb_gbrun {
     char *path;                /* the JSON file actually read */
-    pb_rec_case *cases;        /* in order of first appearance */
+    pb_gbrun_case *cases;        /* in order of first appearance */
     size_t ncases;
     size_t cap;
     void *json;                /* the parsed document (jansson json_t *),
                                   for callers that read the context */
-} pb_record;
+} pb_gbrun;
 
 /* Loads `path`: a JSON file, or a run directory holding one (see
- * pb_record_find_json).  On failure returns PB_ERR_IO (cannot open or
+ * pb_gbrun_find_json).  On failure returns PB_ERR_IO (cannot open or
  * parse; msg says where and why), PB_ERR_PARSE (valid JSON but not a
  * benchmark record), PB_ERR_NOMEM or PB_ERR_NULL; *rec is then empty and
  * needs no free.  msg (msg_len bytes) gets one line without a newline. */
-pb_status pb_record_load(const char *path, pb_record *rec, char *msg, size_t msg_len);
+pb_status pb_gbrun_load(const char *path, pb_gbrun *rec, char *msg, size_t msg_len);
 
-/* Frees what pb_record_load allocated; safe on a zeroed record. */
-void pb_record_free(pb_record *rec);
+/* Frees what pb_gbrun_load allocated; safe on a zeroed record. */
+void pb_gbrun_free(pb_gbrun *rec);
 
-/* The JSON file of a run directory: "bench.json" if present, else the only
+/* The JSON file of a run directory: "gbench.json" if present, else the only
  * *.json file in it.  Writes the path into out (out_len bytes).  PB_ERR_IO
  * when the directory cannot be read, has no JSON, or several candidates. */
-pb_status pb_record_find_json(const char *dir, char *out, size_t out_len, char *msg,
+pb_status pb_gbrun_find_json(const char *dir, char *out, size_t out_len, char *msg,
                               size_t msg_len);
 
 /* The case named `name`, or NULL. */
-const pb_rec_case *pb_record_case(const pb_record *rec, const char *name);
+const pb_gbrun_case *pb_gbrun_find(const pb_gbrun *rec, const char *name);
 
 #endif
