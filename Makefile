@@ -59,7 +59,7 @@ LIB_O   := $(call obj,$(LIB_C))
 PROG_O  := $(call obj,$(PROG_C) $(PROG_CXX))
 TEST_O  := $(call obj,$(TEST_C))
 
-.PHONY: all run check test deps clean asan-check
+.PHONY: all run check test deps clean asan-check report
 all: $(PROG) $(LIB)
 
 deps:
@@ -98,6 +98,11 @@ check: deps
 run: deps
 	$(MAKE) --no-print-directory all
 	$(PROG) run
+
+# Figures and report.md/report.html for the newest record of this host
+# (results/<host>/<stamp>-<commit>/report/).
+report: all
+	$(PROG) report
 
 clean:
 	rm -rf $(BUILD)
