@@ -178,30 +178,32 @@ static bool one_hot_ok(const pb_desc *d, float *ds, int64_t n, int64_t c, int64_
             mass += ds[off];
             ds[off] = 0.0f;
         }
-    if (poisoned || mass != (double)g) {
-        if (poisoned)
-            snprintf(msg, len, "window (n=%lld,c=%lld,h=%lld,w=%lld): diff_src unwritten in its taps",
-                     (long long)n, (long long)c, (long long)oh, (long long)ow);
-        else
-            snprintf(msg, len, "window (n=%lld,c=%lld,h=%lld,w=%lld) got gradient mass %.9g, expected %g",
-                     (long long)n, (long long)c, (long long)oh, (long long)ow, mass, (double)g);
-        return false;
-    }
-    for (int64_t nn = 0; nn < d->n; nn++)
-        for (int64_t cc = 0; cc < d->c; cc++)
-            for (int64_t h = 0; h < d->ih; h++)
+    /* the first nonzero left outside the window's taps */
+    int64_t on = -1, oc = 0, oy = 0, ox = 0;
+    float ov = 0.0f;
+    for (int64_t nn = 0; nn < d->n && on < 0; nn++)
+        for (int64_t cc = 0; cc < d->c && on < 0; cc++)
+            for (int64_t h = 0; h < d->ih && on < 0; h++)
                 for (int64_t w = 0; w < d->iw; w++) {
                     float v = ds[pb_offset(d->layout, d->c, d->ih, d->iw, nn, cc, h, w)];
                     if (v == 0.0f) continue;
-                    char a[32];
-                    snprintf(msg, len,
-                             "one-hot gradient at output (n=%lld,c=%lld,h=%lld,w=%lld) reached diff_src (n=%lld,c=%lld,h=%lld,w=%lld) = %s outside its window",
-                             (long long)n, (long long)c, (long long)oh, (long long)ow,
-                             (long long)nn, (long long)cc, (long long)h, (long long)w,
-                             pb_v_fmt(v, a));
-                    return false;
+                    on = nn, oc = cc, oy = h, ox = w, ov = v;
+                    break;
                 }
-    return true;
+    if (!poisoned && mass == (double)g && on < 0) return true;
+    int k;
+    if (poisoned)
+        k = snprintf(msg, len, "window (n=%lld,c=%lld,h=%lld,w=%lld): diff_src unwritten in its taps",
+                     (long long)n, (long long)c, (long long)oh, (long long)ow);
+    else
+        k = snprintf(msg, len, "window (n=%lld,c=%lld,h=%lld,w=%lld) holds gradient mass %.9g of %g",
+                     (long long)n, (long long)c, (long long)oh, (long long)ow, mass, (double)g);
+    if (on >= 0 && k > 0 && (size_t)k < len) {
+        char a[32];
+        snprintf(msg + k, len - (size_t)k, "; diff_src(n=%lld,c=%lld,h=%lld,w=%lld) = %s outside its window",
+                 (long long)on, (long long)oc, (long long)oy, (long long)ox, pb_v_fmt(ov, a));
+    }
+    return false;
 }
 
 static pb_status mass(const pb_impl *impl, const pb_impl *ref, const pb_desc *d, uint64_t seed,
