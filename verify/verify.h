@@ -72,11 +72,18 @@ const char *pb_verdict_name(pb_verdict v); /* "PASS", "FAIL", "SKIPPED" */
 
 typedef struct pb_check {
     pb_verdict verdict;
-    double max_abs_err;   /* largest |got - ref| over compared elements */
-    double max_ulp_err;   /* the same in ulps (see tolerances) */
-    int64_t compared;     /* elements compared */
-    char detail[320];     /* SKIPPED: the reason; FAIL: seed, what differs
-                             and the first differing (n,c,h,w) with both values */
+    double max_abs_err;   /* largest |got - ref| over compared elements (inf
+                             for a non-finite or unwritten mismatch) */
+    double max_ulp_err;   /* the same in ulps of the scale (see tolerances);
+                             gradcheck: the worst relative error */
+    int64_t compared;     /* elements compared (values and argmax counted
+                             separately); gradcheck: positions checked;
+                             properties: outputs, planes and windows checked */
+    char detail[320];     /* SKIPPED: the reason.  FAIL: "seed=S PROBLEM ALG
+                             LAYOUT DIR[ FILL]: " then what differs, the first
+                             differing (n,c,h,w) in logical order with both
+                             values (and both argmax), and how many differ.
+                             PASS: empty, or (gradcheck) what was checked */
 } pb_check;
 
 /* Runs `impl` and the reference on (d, dir) with `fill` and `seed`,
