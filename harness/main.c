@@ -1,20 +1,54 @@
-/* poolbench: the command-line program.  Subcommands live in cmd_*.c. */
+/* poolbench: the command-line program.  One table of subcommands; each
+ * lives in harness/cmd_*.c (bench in harness/bench.c). */
 #include <stdio.h>
 #include <string.h>
 
-#include "pool.h"
+#include "cmd_common.h"
 
+/* report branch subcommands (harness/cmd_compare.c, cmd_report.c, cmd_sim.c) */
 int pb_cmd_compare(int argc, char **argv);
 int pb_cmd_report(int argc, char **argv);
 int pb_cmd_sim(int argc, char **argv);
 int pb_cmd_sim_case(int argc, char **argv);
 
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"list", pb_cmd_list, "implementations (and whether this CPU runs them), suites"},
+    {"show", pb_cmd_show, "pool a small problem and print input, output and argmax"},
+    {"verify", pb_cmd_verify, "cross-check implementations against the reference"},
+    {"gradcheck", pb_cmd_gradcheck, "finite-difference check of every backward kernel"},
+    {"run", pb_cmd_run, "the main job: verify + gradcheck on the default suites"},
+    {"compare", pb_cmd_compare, "regression check of two records (medians, U test, exit 1 on a slowdown)"},
+    {"report", pb_cmd_report, "figures (gnuplot), report.md and report.html for a record"},
+    {"sim", pb_cmd_sim, "exact instruction counts and simulated cache misses (callgrind)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: poolbench COMMAND [OPTIONS]   (poolbench COMMAND --help for its options)\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "compare") == 0) return pb_cmd_compare(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "report") == 0) return pb_cmd_report(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "sim") == 0) return pb_cmd_sim(argc - 1, argv + 1);
+    /* hidden: what `sim` runs under valgrind */
     if (argc > 1 && strcmp(argv[1], "sim-case") == 0) return pb_cmd_sim_case(argc - 1, argv + 1);
-    for (size_t i = 0; i < pb_impl_count(); i++) printf("%s\n", pb_impl_get(i)->name);
-    return 0;
+    if (argc < 2) {
+        usage(stderr);
+        return PB_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return PB_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "poolbench: unknown command '%s' (try poolbench --help)\n", argv[1]);
+    return PB_EXIT_USAGE;
 }
