@@ -162,6 +162,7 @@ pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
         row->name = o->name;
         if (!n) {
             row->verdict = PB_CMP_ONLY_OLD;
+            row->error_old = o->error;
             st = one_side(o, opts->cpu_time, &row->old_med, &row->old_n);
             row->new_med = row->change = row->p = NAN;
             continue;
@@ -174,6 +175,7 @@ pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
         pb_cmp_row *row = &out->rows[out->nrows++];
         row->name = n->name;
         row->verdict = PB_CMP_ONLY_NEW;
+        row->error_new = n->error;
         st = one_side(n, opts->cpu_time, &row->new_med, &row->new_n);
         row->old_med = row->change = row->p = NAN;
     }
@@ -224,8 +226,8 @@ static void fmt_count(double v, char *buf, size_t len)
 static const char *verdict_text(const pb_cmp_row *r)
 {
     switch (r->verdict) {
-    case PB_CMP_ONLY_OLD: return "only in OLD";
-    case PB_CMP_ONLY_NEW: return "only in NEW";
+    case PB_CMP_ONLY_OLD: return r->error_old ? "only in OLD, failed" : "only in OLD";
+    case PB_CMP_ONLY_NEW: return r->error_new ? "only in NEW, failed" : "only in NEW";
     case PB_CMP_ERROR: return r->error_new ? (r->error_old ? "error in both" : "error in NEW") : "error in OLD";
     default: return pb_cmp_verdict_name(r->verdict);
     }

@@ -172,6 +172,13 @@ static bool listed_exact(json_t *exact_list, const char *name)
     return false;
 }
 
+static pb_gbrun_case *find_mut(const pb_gbrun *rec, const char *name)
+{
+    for (size_t i = 0; i < rec->ncases; i++)
+        if (strcmp(rec->cases[i].name, name) == 0) return &rec->cases[i];
+    return NULL;
+}
+
 static pb_gbrun_case *get_case(pb_gbrun *rec, const char *name)
 {
     for (size_t i = 0; i < rec->ncases; i++)
@@ -210,13 +217,21 @@ static bool push_time(pb_gbrun_case *c, double real_ns, double cpu_ns)
     return true;
 }
 
-static bool add_counters(pb_gbrun_case *c, json_t *entry, json_t *exact_list)
+static bool is_exact(const char *key, json_t *exact_list)
+{
+    return strncmp(key, "sim_", 4) == 0 || listed_exact(exact_list, key);
+}
+
+/* Numeric keys of `entry` that are not Google Benchmark's own; with
+ * only_exact, just the exact ones. */
+static bool add_counters(pb_gbrun_case *c, json_t *entry, json_t *exact_list, bool only_exact)
 {
     const char *key;
     json_t *v;
     json_object_foreach(entry, key, v)
     {
         if (is_builtin_key(key) || !json_is_number(v)) continue;
+        if (only_exact && !is_exact(key, exact_list)) continue;
         bool seen = false;
         for (size_t i = 0; i < c->ncounters && !seen; i++) seen = strcmp(c->counters[i].name, key) == 0;
         if (seen) continue;
@@ -227,8 +242,45 @@ static bool add_counters(pb_gbrun_case *c, json_t *entry, json_t *exact_list)
         k->name = strdup(key);
         if (!k->name) return false;
         k->value = json_number_value(v);
-        k->exact = strncmp(key, "sim_", 4) == 0 || listed_exact(exact_list, key);
+        k->exact = is_exact(key, exact_list);
         c->ncounters++;
+    }
+    return true;
+}
+
+/* poolbench's own per-case list (context.poolbench.cases[], see
+ * results/README.md): exact counters counted in a separate pass (e.g.
+ * sim_*) are attached to the case of the same benchmark name, and a case
+ * that failed verification (so was never timed) is marked failed. */
+static bool add_context_cases(pb_gbrun *rec, json_t *root, json_t *exact_list)
+{
+    json_t *cases = json_object_get(json_object_get(json_object_get(root, "context"), "poolbench"), "cases");
+    size_t i;
+    json_t *e;
+    json_array_foreach(cases, i, e)
+    {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        if (!name || !*name) continue;
+        char rt[1024];
+        snprintf(rt, sizeof rt, "%s/real_time", name);
+        pb_gbrun_case *c = find_mut(rec, name);
+        if (!c) c = find_mut(rec, rt);
+        const char *verify = json_string_value(json_object_get(e, "verify"));
+        bool failed = verify && (strcmp(verify, "FAIL") == 0 || strcmp(verify, "ERROR") == 0);
+        json_t *ctr = json_object_get(e, "counters");
+        bool has_exact = false;
+        const char *key;
+        json_t *v;
+        json_object_foreach(ctr, key, v) has_exact |= json_is_number(v) && is_exact(key, exact_list);
+        if (!c && !has_exact && !failed) continue;
+        if (!c && !(c = get_case(rec, name))) return false;
+        if (failed && !c->error) {
+            const char *d = json_string_value(json_object_get(e, "detail"));
+            char m[512];
+            snprintf(m, sizeof m, "verify %s: %s", verify, d ? d : "");
+            if (!(c->error = strdup(m))) return false;
+        }
+        if (has_exact && !add_counters(c, ctr, exact_list, true)) return false;
     }
     return true;
 }
@@ -300,8 +352,9 @@ pb_status pb_gbrun_load(const char *path, pb_gbrun *rec, char *msg, size_t msg_l
             }
             continue;
         }
-        if (!push_time(c, real, cpu) || !add_counters(c, e, exact_list)) goto nomem;
+        if (!push_time(c, real, cpu) || !add_counters(c, e, exact_list, false)) goto nomem;
     }
+    if (!add_context_cases(rec, root, exact_list)) goto nomem;
     return PB_OK;
 nomem:
     pb_gbrun_free(rec);
@@ -328,8 +381,5 @@ void pb_gbrun_free(pb_gbrun *rec)
 
 const pb_gbrun_case *pb_gbrun_find(const pb_gbrun *rec, const char *name)
 {
-    if (!rec || !name) return NULL;
-    for (size_t i = 0; i < rec->ncases; i++)
-        if (strcmp(rec->cases[i].name, name) == 0) return &rec->cases[i];
-    return NULL;
+    return rec && name ? find_mut(rec, name) : NULL;
 }

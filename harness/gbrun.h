@@ -17,6 +17,12 @@
  *               context.poolbench.exact_counters array;
  *   errors      "error_occurred": true marks the case failed, with
  *               "error_message" (Google Benchmark's SkipWithError).
+ * And from context.poolbench.cases[] (results/README.md), by benchmark
+ * "name" (matched with or without the "/real_time" suffix):
+ *   exact counters of its "counters" object (counted in a separate pass,
+ *   e.g. `bench --counters sim`), attached to the case or, for a case
+ *   that was not timed, to a new case without timings;
+ *   "verify": FAIL or ERROR marks the case failed ("verify FAIL: detail").
  * Google Benchmark writes NaN and Infinity as bare words, which strict
  * JSON parsers refuse; they are read as missing values.
  */

@@ -385,6 +385,61 @@ START_TEST(test_record_reader)
 }
 END_TEST
 
+/* A record as `poolbench bench` writes it: exact counters and verify
+ * verdicts live in context.poolbench.cases[], keyed by the benchmark name
+ * without "/real_time". */
+static const char *write_pb_record(const char *file, double ir_a, const char *verify_b)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, file);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"context\": {\"poolbench\": {\"cases\": [\n"
+               " {\"name\": \"naive/p/max/nchw/fwd_inf/threads:1\", \"verify\": \"PASS\",\n"
+               "  \"counters\": {\"sim_Ir\": %.17g, \"sim_D1mr\": 40, \"ipc\": null}},\n"
+               " {\"name\": \"avx2/p/max/nchw/fwd_inf/threads:1\", \"verify\": \"%s\",\n"
+               "  \"detail\": \"max differs at (0,0,1,2)\", \"counters\": {\"PAPI_TOT_INS\": 5}}]}},\n"
+               " \"benchmarks\": [", ir_a, verify_b);
+    for (int r = 0; r < 9; r++)
+        fprintf(f, "%s{\"name\": \"naive/p/max/nchw/fwd_inf/threads:1/real_time\", \"run_name\": "
+                   "\"naive/p/max/nchw/fwd_inf/threads:1/real_time\", \"run_type\": \"iteration\", "
+                   "\"real_time\": %g, \"cpu_time\": %g, \"time_unit\": \"ns\", \"bytes_per_second\": 1e9}",
+                r ? ",\n" : "", base9[r], base9[r]);
+    fprintf(f, "]}\n");
+    fclose(f);
+    return path;
+}
+
+START_TEST(test_poolbench_context_cases)
+{
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s", write_pb_record("pa.json", 1000, "PASS"));
+    snprintf(b, sizeof b, "%s", write_pb_record("pb.json", 1250, "FAIL"));
+    pb_gbrun r;
+    char msg[256];
+    ck_assert_int_eq(pb_gbrun_load(a, &r, msg, sizeof msg), PB_OK);
+    /* the timed case got its exact counters from the context (not ipc:
+     * null, not PAPI: not exact, not bytes_per_second: a rate) */
+    const pb_gbrun_case *c = pb_gbrun_find(&r, "naive/p/max/nchw/fwd_inf/threads:1/real_time");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->n, 9);
+    size_t exact = 0;
+    for (size_t k = 0; k < c->ncounters; k++) exact += c->counters[k].exact;
+    ck_assert_int_eq(exact, 2);
+    /* the PASSing, untimed avx2 case with no exact counter is not a case */
+    ck_assert_ptr_null(pb_gbrun_find(&r, "avx2/p/max/nchw/fwd_inf/threads:1"));
+    pb_gbrun_free(&r);
+
+    const char *args[] = {a, b};
+    ck_assert_int_eq(run_compare(args, 2, out, sizeof out, err, sizeof err), 1);
+    /* Ir +25%: an exact-counter regression; avx2 failing verify: listed */
+    ck_assert_ptr_nonnull(strstr(out, "| naive/p/max/nchw/fwd_inf/threads:1/real_time | sim_Ir | 1000 | 1250 | +25.0% **regression** |"));
+    ck_assert_ptr_nonnull(strstr(out, "| avx2/p/max/nchw/fwd_inf/threads:1 | - | - | - | - | 0/0 | only in NEW, failed |"));
+    ck_assert_ptr_nonnull(strstr(out, "- NEW error in avx2/p/max/nchw/fwd_inf/threads:1: verify FAIL: max differs at (0,0,1,2)\n"));
+    ck_assert_ptr_nonnull(strstr(out, "Exact counters: 2 compared, 1 changed."));
+}
+END_TEST
+
 Suite *pb_test_suite_compare(void)
 {
     Suite *s = suite_create("compare");
@@ -399,6 +454,7 @@ Suite *pb_test_suite_compare(void)
     tcase_add_test(tc, test_errors_and_bad_input);
     tcase_add_test(tc, test_run_directory);
     tcase_add_test(tc, test_record_reader);
+    tcase_add_test(tc, test_poolbench_context_cases);
     suite_add_tcase(s, tc);
     return s;
 }
