@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,8 @@ pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
     if (!old_rec || !new_rec || !opts || !out) return PB_ERR_NULL;
     memset(out, 0, sizeof *out);
     if (!(opts->threshold >= 0) || !(opts->alpha > 0 && opts->alpha < 1)) return PB_ERR_SHAPE;
+    regex_t re;
+    if (opts->filter && regcomp(&re, opts->filter, REG_EXTENDED | REG_NOSUB) != 0) return PB_ERR_PARSE;
     out->opts = *opts;
     out->old_path = old_rec->path;
     out->new_path = new_rec->path;
@@ -151,12 +154,14 @@ pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
     double *ratios = malloc((cap ? cap : 1) * sizeof *ratios);
     if (!out->rows || !ratios) {
         free(ratios);
+        if (opts->filter) regfree(&re);
         pb_comparison_free(out);
         return PB_ERR_NOMEM;
     }
     pb_status st = PB_OK;
     for (size_t i = 0; i < old_rec->ncases && st == PB_OK; i++) {
         const pb_gbrun_case *o = &old_rec->cases[i];
+        if (opts->filter && regexec(&re, o->name, 0, NULL, 0) != 0) continue;
         const pb_gbrun_case *n = pb_gbrun_find(new_rec, o->name);
         pb_cmp_row *row = &out->rows[out->nrows++];
         row->name = o->name;
@@ -171,6 +176,7 @@ pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
     }
     for (size_t i = 0; i < new_rec->ncases && st == PB_OK; i++) {
         const pb_gbrun_case *n = &new_rec->cases[i];
+        if (opts->filter && regexec(&re, n->name, 0, NULL, 0) != 0) continue;
         if (pb_gbrun_find(old_rec, n->name)) continue;
         pb_cmp_row *row = &out->rows[out->nrows++];
         row->name = n->name;
@@ -179,6 +185,7 @@ pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
         st = one_side(n, opts->cpu_time, &row->new_med, &row->new_n);
         row->old_med = row->change = row->p = NAN;
     }
+    if (opts->filter) regfree(&re);
     if (st != PB_OK) {
         free(ratios);
         pb_comparison_free(out);
@@ -442,12 +449,13 @@ pb_status pb_compare_print(const pb_comparison *c, pb_cmp_format fmt, FILE *f)
 
 static const char usage[] =
     "usage: poolbench compare [--threshold PCT] [--alpha A] [--metric real_time|cpu_time]\n"
-    "                         [--format md|csv|json] OLD NEW\n"
+    "                         [--format md|csv|json] [--filter REGEX] OLD NEW\n"
     "  OLD, NEW       run directories (results/<host>/<run>/) or their JSON files\n"
     "  --threshold    relative change that counts, in percent (default 5)\n"
     "  --alpha        significance level of the Mann-Whitney U test (default 0.05)\n"
     "  --metric       which Google Benchmark time to compare (default real_time)\n"
     "  --format       md (default), csv or json\n"
+    "  --filter       only cases whose name matches this POSIX extended regex\n"
     "exit status: 0 no regression, 1 a significant regression beyond the threshold,\n"
     "2 bad usage or unreadable input\n";
 
@@ -520,6 +528,14 @@ int pb_compare_main(int argc, char **argv, FILE *out, FILE *err)
                 fprintf(err, "poolbench: compare: --format is md, csv or json, got '%s'\n", v ? v : "");
                 return 2;
             }
+        } else if ((v = opt_value(argc, argv, &i, "--filter", &m)), m) {
+            regex_t re;
+            if (!v || regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0) {
+                fprintf(err, "poolbench: compare: --filter needs a POSIX extended regex, got '%s'\n", v ? v : "");
+                return 2;
+            }
+            regfree(&re);
+            opts.filter = v;
         } else if (argv[i][0] == '-' && argv[i][1] != 0) {
             fprintf(err, "poolbench: compare: unknown option '%s' (see --help)\n", argv[i]);
             return 2;

@@ -37,6 +37,8 @@ typedef struct pb_compare_opts {
     double threshold;   /* relative, e.g. 0.05 for 5% */
     double alpha;       /* significance level, e.g. 0.05 */
     bool cpu_time;      /* compare cpu_time instead of real_time */
+    const char *filter; /* POSIX extended regex: only cases whose name
+                           matches (either side); NULL: all */
 } pb_compare_opts;
 
 typedef enum pb_cmp_verdict {
@@ -86,7 +88,8 @@ typedef struct pb_comparison {
 
 /* Compares two loaded records; the result borrows names from them, so
  * keep both alive until pb_comparison_free.  PB_ERR_NULL, PB_ERR_NOMEM,
- * or PB_ERR_SHAPE for a threshold < 0 or alpha outside (0, 1). */
+ * PB_ERR_SHAPE for a threshold < 0 or alpha outside (0, 1), PB_ERR_PARSE
+ * for a filter that is not a valid regex. */
 pb_status pb_compare_records(const pb_gbrun *old_rec, const pb_gbrun *new_rec,
                              const pb_compare_opts *opts, pb_comparison *out);
 void pb_comparison_free(pb_comparison *c);

@@ -233,6 +233,16 @@ START_TEST(test_one_sided_cases_listed)
     ck_assert_ptr_nonnull(strstr(out, "| added | - | 100.00 us | - | - | 0/9 | only in NEW |"));
     ck_assert_ptr_nonnull(strstr(out, "| both | 100.00 us | 100.00 us | +0.0% |"));
     ck_assert_ptr_nonnull(strstr(out, "over 1 cases"));
+    /* --filter keeps the matching cases only, on both sides */
+    const char *flt[] = {"--filter", "^(gone|added)$", a, b};
+    ck_assert_int_eq(run_compare(flt, 4, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "| gone |"));
+    ck_assert_ptr_nonnull(strstr(out, "| added |"));
+    ck_assert_ptr_null(strstr(out, "| both |"));
+    ck_assert_ptr_nonnull(strstr(out, "Geometric mean: no case timed on both sides"));
+    const char *badre[] = {"--filter", "(", a, b};
+    ck_assert_int_eq(run_compare(badre, 4, out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--filter"));
     /* CSV lists them too, one row each */
     const char *csv[] = {"--format=csv", a, b};
     ck_assert_int_eq(run_compare(csv, 3, out, sizeof out, err, sizeof err), 0);
