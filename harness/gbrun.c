@@ -52,7 +52,9 @@ pb_status pb_gbrun_find_json(const char *dir, char *out, size_t out_len, char *m
     if (count == 0) return fail(msg, msg_len, PB_ERR_IO, "%s: no .json record in this directory", dir);
     if (count > 1 && !preferred)
         return fail(msg, msg_len, PB_ERR_IO, "%s: %d .json files, name one of them", dir, count);
-    int w = snprintf(out, out_len, "%s/%s", dir, found);
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/') dl--; /* "run/" -> "run/x.json" */
+    int w = snprintf(out, out_len, "%.*s/%s", (int)dl, dir, found);
     if (w < 0 || (size_t)w >= out_len) return fail(msg, msg_len, PB_ERR_IO, "%s: path too long", dir);
     return PB_OK;
 }

@@ -507,7 +507,13 @@ static pb_status fig_bars(const rrun *r, const char *rdir, const char *dir, int 
     fprintf(f, "set bmargin %d\n", 4 + (int)((double)maxlen * 0.22));
     fprintf(f, "set key outside right top vertical Left reverse\n");
     fprintf(f, "set xrange [-0.6:%zu.6]\n", groups.n - 1);
-    if (m == M_GBPS) fprintf(f, "set ylabel 'GB/s (10^9 bytes/s, byte model of the direction)'\nset yrange [0:%g]\n", vmax * 1.1);
+    if (m == M_GBPS) {
+        /* bars far below the reference would be invisible on a linear axis */
+        bool logy = vmin > 0 && vmax / vmin > 20;
+        fprintf(f, "set ylabel 'GB/s (10^9 bytes/s, byte model of the direction%s)'\n", logy ? "; log scale" : "");
+        if (logy) fprintf(f, "set logscale y 10\nset yrange [%g:%g]\n", vmin / 2, vmax * 2);
+        else fprintf(f, "set yrange [0:%g]\n", vmax * 1.1);
+    }
     if (m == M_PCT) {
         fprintf(f, "set ylabel '%% of the bandwidth reference (same traffic shape, size, threads)'\n");
         fprintf(f, "set yrange [0:%g]\n", fmax(110, vmax * 1.1));
