@@ -264,9 +264,9 @@ pb_status pb_counters_open(const char *spec, pb_counters **out)
         /* without the CPU component its reason covers every event; with
          * it, each event's own reason is the explanation */
         if (have_cpu)
-            snprintf(c->status, sizeof c->status, "unavailable: not countable: %s", skipped);
+            append(c->status, sizeof c->status, "unavailable: not countable: %s", skipped);
         else
-            snprintf(c->status, sizeof c->status, "unavailable: %s", why);
+            append(c->status, sizeof c->status, "unavailable: %s", why);
         append_environment(c->status, sizeof c->status);
     } else {
         c->eventset = es;
