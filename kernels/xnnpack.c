@@ -18,7 +18,7 @@
  *   dilated max where XNNPACK's substitute for a padded tap is not a tap
  *     of that window (see substitute_exact()),
  *   anything xnn_create_* rejects (its status is quoted).
- * NaN: max never propagates a NaN (see .quirks below).
+ * NaN: never propagates, in max or average (see .quirks below).
  * Threads: d->threads == 1 runs on the calling thread (no pthreadpool),
  * otherwise a pthreadpool of d->threads workers (0: one per core) made in
  * prepare(). */
@@ -253,11 +253,11 @@ const pb_impl pb_impl_xnnpack = {
     .dirs = PB_BIT(PB_DIR_FWD_INF),
     .priority = -12,
     .external = true,
-    /* measured: a window holding a NaN never outputs NaN; XNNPACK's
-     * max/clamp chain drops it and yields +inf or the max of part of the
-     * window.  NAN_IGNORED is the declared bit that makes verify skip NaN
-     * fills; an all -inf window gives -inf as ours does. */
-    .quirks = PB_QUIRK_NAN_IGNORED,
+    /* measured: a NaN result never comes out.  XNNPACK's output clamp
+     * (max with output_min, then min with output_max) turns a NaN average
+     * into -inf, and in max pooling a NaN tap gives +inf or the max of part
+     * of the window.  An all -inf window gives -inf as ours does. */
+    .quirks = PB_QUIRK_NAN_CLAMPED,
     .parallel = true,
     .supports = xnn_supports,
     .prepare = xnn_prepare,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pool.h"
+#include "verify.h"
 
 #ifdef PB_HAVE_ONEDNN
 #include <omp.h>
@@ -429,7 +430,7 @@ START_TEST(test_xnnpack_registered)
     ck_assert(x->external && x->priority < 0);
     ck_assert_uint_eq(x->layouts, PB_BIT(PB_LAYOUT_NHWC));
     ck_assert_uint_eq(x->dirs, PB_BIT(PB_DIR_FWD_INF));
-    ck_assert_uint_eq(x->quirks, PB_QUIRK_NAN_IGNORED);
+    ck_assert_uint_eq(x->quirks, PB_QUIRK_NAN_CLAMPED);
 }
 END_TEST
 
@@ -502,17 +503,54 @@ START_TEST(test_xnnpack_declines_with_reasons)
 }
 END_TEST
 
-/* The declared quirk is real: a window holding a NaN never yields NaN. */
-START_TEST(test_xnnpack_nan_not_propagated)
+/* The declared quirk is real: a NaN result never comes out, neither from
+ * a NaN tap (max, avg) nor from +inf and -inf averaged. */
+START_TEST(test_xnnpack_nan_clamped)
 {
-    prob p = {1, 1, 1, 8, 1, 4, 1, 4, 0, 0, 0, 0, 1, 1, false, false};
+    prob p = {1, 1, 1, 12, 1, 4, 1, 4, 0, 0, 0, 0, 1, 1, false, false};
+    float src[12] = {1.0f, 5.0f, NAN, 2.0f, 0.0f, 3.0f, 1.0f, 2.0f,
+                     INFINITY, 1.0f, -INFINITY, 2.0f};
+    float dst[3], ref[3];
     pb_desc d = make(&p, PB_ALG_MAX, PB_LAYOUT_NHWC);
-    float src[8] = {1.0f, 5.0f, NAN, 2.0f, 0.0f, 3.0f, 1.0f, 2.0f}, dst[2], ref[2];
     ck_assert_int_eq(run_fwd("xnnpack", &d, src, dst), PB_OK);
     ck_assert_int_eq(run_fwd("naive", &d, src, ref), PB_OK);
-    ck_assert(isnan(ref[0]));
-    ck_assert(!isnan(dst[0]));
+    ck_assert(isnan(ref[0]) && !isnan(dst[0]));
     ck_assert_float_eq(dst[1], 3.0f);
+    ck_assert_float_eq(dst[2], INFINITY);
+    d = make(&p, PB_ALG_AVG_EXCL, PB_LAYOUT_NHWC);
+    ck_assert_int_eq(run_fwd("xnnpack", &d, src, dst), PB_OK);
+    ck_assert_int_eq(run_fwd("naive", &d, src, ref), PB_OK);
+    ck_assert(isnan(ref[0]) && isnan(ref[2]));
+    ck_assert_float_eq(dst[0], -INFINITY);
+    ck_assert_float_eq(dst[1], 1.5f);
+    ck_assert_float_eq(dst[2], -INFINITY);
+}
+END_TEST
+
+/* Through verify: the quirk turns NaN/INF average fills into SKIPPED with
+ * the reason; undeclared, the same cases FAIL; DISTINCT passes. */
+START_TEST(test_xnnpack_verify_quirk)
+{
+    prob p = {1, 19, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, false};
+    pb_desc d = make(&p, PB_ALG_AVG_EXCL, PB_LAYOUT_NHWC);
+    pb_impl x = *pb_impl_find("xnnpack");
+    pb_check c;
+    ck_assert_int_eq(pb_verify_case(&x, &d, PB_DIR_FWD_INF, PB_FILL_DISTINCT, 1, &c), PB_OK);
+    ck_assert_int_eq(c.verdict, PB_PASS);
+    for (int f = PB_FILL_NAN; f <= PB_FILL_INF; f++) {
+        ck_assert_int_eq(pb_verify_case(&x, &d, PB_DIR_FWD_INF, (pb_fill)f, 1, &c), PB_OK);
+        ck_assert_int_eq(c.verdict, PB_SKIP);
+        ck_assert_ptr_nonnull(strstr(c.detail, "clamps its output"));
+    }
+    x.quirks = 0;
+    ck_assert_int_eq(pb_verify_case(&x, &d, PB_DIR_FWD_INF, PB_FILL_NAN, 1, &c), PB_OK);
+    ck_assert_int_eq(c.verdict, PB_FAIL);
+    ck_assert_ptr_nonnull(strstr(c.detail, "got -inf"));
+    /* max with INF fill is compared: no NaN arises from +-inf in a max */
+    d = make(&p, PB_ALG_MAX, PB_LAYOUT_NHWC);
+    ck_assert_int_eq(pb_verify_case(pb_impl_find("xnnpack"), &d, PB_DIR_FWD_INF, PB_FILL_INF, 1, &c),
+                     PB_OK);
+    ck_assert_int_eq(c.verdict, PB_PASS);
 }
 END_TEST
 
@@ -595,7 +633,8 @@ Suite *pb_test_suite_backends(void)
     tcase_add_test(tc, test_xnnpack_matches_reference);
     tcase_add_test(tc, test_xnnpack_mapping_edges);
     tcase_add_test(tc, test_xnnpack_declines_with_reasons);
-    tcase_add_test(tc, test_xnnpack_nan_not_propagated);
+    tcase_add_test(tc, test_xnnpack_nan_clamped);
+    tcase_add_test(tc, test_xnnpack_verify_quirk);
     tcase_add_test(tc, test_xnnpack_threads_and_rebind);
     suite_add_tcase(s, tc);
 #endif
