@@ -14,7 +14,8 @@
  * Declined (supports(), with the rule):
  *   avg_incl with nonzero padding (XNNPACK excludes padding),
  *   dilated average (no dilation parameter),
- *   a 1x1 window that is not global (XNNPACK refuses pooling of 1 pixel),
+ *   a 1x1 window, except global average (XNNPACK refuses pooling of 1
+ *     pixel),
  *   dilated max where XNNPACK's substitute for a padded tap is not a tap
  *     of that window (see substitute_exact()),
  *   anything xnn_create_* rejects (its status is quoted).
@@ -142,7 +143,9 @@ static bool xnn_supports(const pb_desc *d, pb_dir dir, const char **why)
         *why = "XNNPACK average pooling has no dilation";
         return false;
     }
-    if (!global && d->kh * d->kw == 1) {
+    /* only global average has its own operator; everything else is a
+     * pooling window, which XNNPACK wants larger than one pixel */
+    if ((d->alg == PB_ALG_MAX || !global) && d->kh * d->kw == 1) {
         *why = "XNNPACK refuses a 1x1 pooling window (xnn_status_invalid_parameter)";
         return false;
     }
