@@ -25,7 +25,9 @@
 #include "pool.h"
 
 /* Layout conversions of the most recent onednn_blocked prepare()/release()
- * pair in this process. */
+ * pair in this process: one execution of oneDNN's reorder primitive each
+ * (creation excluded), into a destination already touched, so page faults
+ * of fresh buffers are not counted; the source is as the caller left it. */
 typedef struct pb_onednn_conversion {
     double to_blocked_s;    /* prepare(): problem layout -> nChw16c, all inputs */
     double from_blocked_s;  /* release(): nChw16c -> problem layout (0 until then) */
