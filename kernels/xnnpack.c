@@ -4,13 +4,14 @@
  *   max       xnn_create_max_pooling2d_nhwc_f32 (has dilation)
  *   avg       xnn_create_average_pooling2d_nhwc_f32: with any padding it
  *             divides by the input pixels the window covers, i.e. avg_excl;
- *             without padding both divisors are the window size, so it also
- *             serves avg_incl when all four paddings are zero.
+ *             with all four paddings zero avg_incl counts the same taps
+ *             (its padded extent is the input, ceil overhang excluded), so
+ *             it serves avg_incl then too.
  *   global    xnn_create_global_average_pooling_nwc_f32 when the window is
  *             the whole plane (global flag, or k = input and no padding).
  * Ceil mode: XNNPACK's output rule is floor((pad + in - range) / s) + 1, so
- * the bottom/right padding grows until it gives our output size; padding
- * never counts in max or avg_excl, so that is exact.
+ * the bottom/right padding grows until it gives our output size; XNNPACK's
+ * average never counts padding, so that is exact (max: see below).
  * Declined (supports(), with the rule):
  *   avg_incl with nonzero padding (XNNPACK excludes padding),
  *   dilated average (no dilation parameter),
