@@ -13,12 +13,18 @@
 #   - A/A: the base case of consecutive runs against each other (no real
 #     change) gives the false-alarm rate.
 # Usage: scripts/detect_slowdown.sh [TRIALS] [IMPL]   (defaults 8, naive)
-# Env: BENCH (program with the bench subcommand), COMPARE (program with
+# Env: REUSE=1 (analyse the records already in OUT); MIN_TIME (seconds per repetition, default 0.1, bench's default);
+# METRIC (real_time, the default, or cpu_time: on a shared machine the
+# process is often descheduled, which real time counts and CPU time does
+# not; meaningful for 1-thread cases);
+# BENCH (program with the bench subcommand), COMPARE (program with
 # compare), both default build/poolbench; OUT (scratch dir).
 set -euo pipefail
 
 trials=${1:-8}
 impl=${2:-naive}
+min_time=${MIN_TIME:-0.1}
+metric=${METRIC:-real_time}
 bench=${BENCH:-build/poolbench}
 compare=${COMPARE:-build/poolbench}
 out=${OUT:-$(mktemp -d /tmp/poolbench-slowdown-XXXXXX)}
@@ -30,15 +36,20 @@ shape() { echo "mb1ic$1_ih56iw56_kh2kw2_sh2sw2"; }
 problems=(--problem "$(shape $base)")
 for c in "${variants[@]}"; do problems+=(--problem "$(shape "$c")"); done
 
+# REUSE=1: analyse the records already in OUT (e.g. with another METRIC)
 runs=()
 for t in $(seq 1 "$trials"); do
+    if [[ ${REUSE:-0} == 1 ]]; then
+        runs+=("$(ls -d "$out/r$t"/*/*/ | head -1)")
+        continue
+    fi
     "$bench" bench --impl "$impl" "${problems[@]}" --alg max --layout nchw --dir fwd_inf \
-        --threads 1 --reps 9 --min-time 0.05 --counters none --out "$out/r$t" \
+        --threads 1 --reps 9 --min-time "$min_time" --counters none --out "$out/r$t" \
         --benchmark_enable_random_interleaving=true >"$out/bench$t.log" 2>&1
     runs+=("$(ls -d "$out/r$t"/*/*/ | head -1)")
 done
 
-echo "impl $impl, problem $(shape $base), 9 repetitions, $trials trials; records under $out"
+echo "impl $impl, problem $(shape $base), 9 repetitions of >= ${min_time} s, $metric, $trials trials; records under $out"
 printf '%-10s %-8s %-22s %-22s %s\n' "channels" "work" "detected (thr 0%)" "detected (thr 5%)" "median change (each trial)"
 for c in "${variants[@]}"; do
     d0=0 d5=0 changes=""
@@ -46,10 +57,10 @@ for c in "${variants[@]}"; do
         run=${runs[$((t - 1))]}
         sed -e "s/ic${base}_/icBASE_/g" -e "s/ic${c}_/ic${base}_/g" "$run/gbench.json" >"$out/relabel-$t-$c.json"
         set +e
-        "$compare" compare --filter "ic${base}_" --threshold 0 --format csv "$run/gbench.json" \
+        "$compare" compare --metric "$metric" --filter "ic${base}_" --threshold 0 --format csv "$run/gbench.json" \
             "$out/relabel-$t-$c.json" >"$out/cmp0-$t-$c.csv"
         rc0=$?
-        "$compare" compare --filter "ic${base}_" --format csv "$run/gbench.json" \
+        "$compare" compare --metric "$metric" --filter "ic${base}_" --format csv "$run/gbench.json" \
             "$out/relabel-$t-$c.json" >"$out/cmp5-$t-$c.csv"
         rc5=$?
         set -e
@@ -66,7 +77,7 @@ done
 fa=0 n=0
 for t in $(seq 2 "$trials"); do
     set +e
-    "$compare" compare --filter "ic${base}_" "${runs[$((t - 2))]}" "${runs[$((t - 1))]}" >/dev/null
+    "$compare" compare --metric "$metric" --filter "ic${base}_" "${runs[$((t - 2))]}" "${runs[$((t - 1))]}" >/dev/null
     rc=$?
     set -e
     n=$((n + 1))
