@@ -35,7 +35,8 @@ HAVE_GBENCH  := $(if $(wildcard /usr/include/benchmark/benchmark.h),yes)
 
 # The program: its entry point and subcommands; everything else is library.
 PROG_C   := $(wildcard harness/main.c harness/cmd_*.c)
-PROG_CXX := $(wildcard harness/*.cc)
+# The C++ shim over Google Benchmark is library code: the tests use it too.
+LIB_CXX  := $(wildcard harness/*.cc)
 LIB_C    := $(wildcard kernels/*.c verify/*.c) $(filter-out $(PROG_C),$(wildcard harness/*.c))
 ifneq ($(HAVE_ONEDNN),yes)
 LIB_C := $(filter-out kernels/%onednn%.c,$(LIB_C))
@@ -55,8 +56,8 @@ PROG     := $(BUILD)/poolbench
 TESTS    := $(BUILD)/run_tests
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
-LIB_O   := $(call obj,$(LIB_C))
-PROG_O  := $(call obj,$(PROG_C) $(PROG_CXX))
+LIB_O   := $(call obj,$(LIB_C) $(LIB_CXX))
+PROG_O  := $(call obj,$(PROG_C))
 TEST_O  := $(call obj,$(TEST_C))
 
 .PHONY: all run check test deps clean asan-check
@@ -77,13 +78,14 @@ $(LIB): $(LIB_O)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The program links with g++ only when the C++ shim is part of it.
-LINKER = $(if $(PROG_CXX),$(CXX),$(CC))
+# The program and the tests link with g++ when the C++ shim is in the library.
+LINKER   = $(if $(LIB_CXX),$(CXX),$(CC))
+CXX_LIBS = $(if $(LIB_CXX),-lbenchmark)
 $(PROG): $(PROG_O) $(LIB)
-	$(LINKER) $(SAN) -o $@ $(PROG_O) $(LIB) $(if $(PROG_CXX),-lbenchmark) $(EXT_LIBS) $(LDLIBS)
+	$(LINKER) $(SAN) -o $@ $(PROG_O) $(LIB) $(CXX_LIBS) $(EXT_LIBS) $(LDLIBS)
 
 $(TESTS): $(TEST_O) $(LIB)
-	$(CC) $(SAN) -o $@ $(TEST_O) $(LIB) -lcheck -lsubunit -lrt $(EXT_LIBS) $(LDLIBS)
+	$(LINKER) $(SAN) -o $@ $(TEST_O) $(LIB) -lcheck -lsubunit -lrt $(CXX_LIBS) $(EXT_LIBS) $(LDLIBS)
 
 test: $(TESTS) $(PROG)
 	$(TESTS)
