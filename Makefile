@@ -51,6 +51,20 @@ CPPFLAGS += $(if $(HAVE_ONEDNN),-DPB_HAVE_ONEDNN) $(if $(HAVE_XNNPACK),-DPB_HAVE
 EXT_LIBS := $(if $(HAVE_ONEDNN),-ldnnl) $(if $(HAVE_XNNPACK),-lXNNPACK -lpthreadpool) \
             $(if $(HAVE_PAPI),-lpapi) -fopenmp
 
+# Build facts for the results record, baked into harness/sysinfo.c only (as
+# C string literals): the exact flags each kind of file is compiled with.
+qstr = '"$(subst ",\",$(strip $(1)))"'
+GBENCH_VERSION := $(shell pkg-config --modversion benchmark 2>/dev/null)
+BUILDINFO := -DPB_BUILD_CC=$(call qstr,$(CC)) -DPB_BUILD_CXX=$(call qstr,$(CXX)) \
+    -DPB_BUILD_CFLAGS=$(call qstr,$(CSTD) $(WARN) $(CFLAGS) $(SAN)) \
+    -DPB_BUILD_CPPFLAGS=$(call qstr,$(CPPFLAGS)) \
+    -DPB_BUILD_CXXFLAGS=$(call qstr,-std=c++17 $(WARN) $(CXXFLAGS) $(SAN)) \
+    -DPB_BUILD_ISA_AVX2=$(call qstr,$(ISA_avx2)) -DPB_BUILD_ISA_AVX512=$(call qstr,$(ISA_avx512)) \
+    -DPB_BUILD_OPENMP=$(call qstr,-fopenmp) \
+    -DPB_BUILD_LDLIBS=$(call qstr,$(EXT_LIBS) $(LDLIBS)) \
+    -DPB_BUILD_GBENCH_VERSION=$(call qstr,$(GBENCH_VERSION)) \
+    -DPB_SOURCE_DIR=$(call qstr,$(CURDIR))
+
 LIB      := $(BUILD)/libpoolbench.a
 PROG     := $(BUILD)/poolbench
 TESTS    := $(BUILD)/run_tests
@@ -59,6 +73,8 @@ obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
 LIB_O   := $(call obj,$(LIB_C) $(LIB_CXX))
 PROG_O  := $(call obj,$(PROG_C))
 TEST_O  := $(call obj,$(TEST_C))
+
+$(BUILD)/obj/harness/sysinfo.c.o: CPPFLAGS += $(BUILDINFO)
 
 .PHONY: all run check test deps clean asan-check
 all: $(PROG) $(LIB)
