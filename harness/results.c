@@ -265,7 +265,7 @@ void pb_case_result_init(pb_case_result *c)
     if (!c) return;
     memset(c, 0, sizeof *c);
     c->median_ns = c->mean_ns = c->stddev_ns = c->cv = c->min_ns = c->max_ns = NAN;
-    c->gbps = c->elems_per_s = c->pct_bw = c->speedup = c->setup_ms = NAN;
+    c->gbps = c->elems_per_s = c->pct_bw = c->speedup = c->setup_ms = c->convert_ms = NAN;
     c->ipc = c->bytes_per_llc_miss = NAN;
     for (int i = 0; i < PB_MAX_EVENTS; i++) c->events[i] = NAN;
     c->bw_index = -1;
@@ -304,6 +304,7 @@ static void json_case(pb_json *j, const pb_run_info *ri, const pb_case_result *c
     pb_json_str(j, "impl", c->impl);
     pb_json_str(j, "resolved", c->resolved);
     pb_json_str(j, "problem", c->problem);
+    pb_json_str(j, "label", c->label);
     pb_json_str(j, "alg", pb_alg_name(c->alg));
     pb_json_str(j, "layout", pb_layout_name(c->layout));
     pb_json_str(j, "dir", pb_dir_name(c->dir));
@@ -323,6 +324,7 @@ static void json_case(pb_json *j, const pb_run_info *ri, const pb_case_result *c
     else
         pb_json_null(j, "bandwidth_ref");
     pb_json_num(j, "setup_ms", c->setup_ms);
+    pb_json_num(j, "convert_ms", c->convert_ms);
     pb_json_begin_object(j, "counters");
     for (size_t e = 0; e < ri->n_events && e < PB_MAX_EVENTS; e++)
         pb_json_num(j, ri->events[e], c->events[e]);
@@ -482,10 +484,10 @@ pb_status pb_results_write_csv(const char *path, const pb_run_info *ri)
     if (!path || !ri || !ri->sys) return PB_ERR_NULL;
     FILE *f = fopen(path, "w");
     if (!f) return PB_ERR_IO;
-    fputs("timestamp_utc,commit,dirty,host,impl,resolved,problem,alg,layout,dir,threads,"
+    fputs("timestamp_utc,commit,dirty,host,impl,resolved,problem,label,alg,layout,dir,threads,"
           "status,detail,reps,iterations,median_ns,mean_ns,stddev_ns,cv,min_ns,max_ns,"
           "bytes_read,bytes_written,bytes_total,elements,gbps,elements_per_s,bw_ref,"
-          "bw_ref_gbps,pct_bw,speedup_vs_naive,setup_ms",
+          "bw_ref_gbps,pct_bw,speedup_vs_naive,setup_ms,convert_ms",
           f);
     for (size_t e = 0; e < ri->n_events && e < PB_MAX_EVENTS; e++) csv_str(f, ri->events[e]);
     fputs(",ipc,bytes_per_llc_miss\n", f);
@@ -498,6 +500,7 @@ pb_status pb_results_write_csv(const char *path, const pb_run_info *ri)
         csv_str(f, c->impl);
         csv_str(f, c->resolved);
         csv_str(f, c->problem);
+        csv_str(f, c->label);
         csv_str(f, pb_alg_name(c->alg));
         csv_str(f, pb_layout_name(c->layout));
         csv_str(f, pb_dir_name(c->dir));
@@ -527,6 +530,7 @@ pb_status pb_results_write_csv(const char *path, const pb_run_info *ri)
         csv_num(f, c->pct_bw);
         csv_num(f, c->speedup);
         csv_num(f, c->setup_ms);
+        csv_num(f, c->convert_ms);
         for (size_t e = 0; e < ri->n_events && e < PB_MAX_EVENTS; e++) csv_num(f, c->events[e]);
         csv_num(f, c->ipc);
         csv_num(f, c->bytes_per_llc_miss);

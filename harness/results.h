@@ -73,6 +73,7 @@ typedef struct pb_case_result {
     char impl[32];        /* as selected: a registry name or "best" */
     char resolved[32];    /* the implementation that ran */
     char problem[160];    /* problem string (pb_problem_format) */
+    char label[64];       /* the problem's label (nLABEL_ token), "" if none */
     pb_alg alg;
     pb_layout layout;
     pb_dir dir;
@@ -91,6 +92,8 @@ typedef struct pb_case_result {
     double speedup;       /* naive's median / this median (same case) */
     double setup_ms;      /* prepare() outside the timed region (conversions,
                              primitive creation), one call */
+    double convert_ms;    /* layout conversions of a backend that runs on its
+                             own layout (onednn_blocked), to and back */
     double events[PB_MAX_EVENTS]; /* per iteration, aligned with pb_run_info.events */
     double ipc;           /* PAPI_TOT_INS / PAPI_TOT_CYC */
     double bytes_per_llc_miss; /* bytes.total / PAPI_L3_TCM */

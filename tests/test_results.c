@@ -286,6 +286,8 @@ static void fake_run(pb_run_info *ri, pb_case_result *cases, pb_bw_result *bw,
     snprintf(cases[0].impl, sizeof cases[0].impl, "best");
     snprintf(cases[0].resolved, sizeof cases[0].resolved, "avx512");
     snprintf(cases[0].problem, sizeof cases[0].problem, "mb1ic64_ih112iw112_kh3kw3_sh2sw2_ph1pw1");
+    snprintf(cases[0].label, sizeof cases[0].label, "resnet50:maxpool");
+    cases[0].setup_ms = 0.25;
     cases[0].threads = 1;
     snprintf(cases[0].status, sizeof cases[0].status, "OK");
     cases[0].bytes = (pb_bytes){.read = 3211264, .write = 802816, .total = 4014080,
@@ -337,16 +339,17 @@ START_TEST(test_csv)
     static char text[4096];
     read_text(path, text, sizeof text);
     const char *want =
-        "timestamp_utc,commit,dirty,host,impl,resolved,problem,alg,layout,dir,threads,status,"
-        "detail,reps,iterations,median_ns,mean_ns,stddev_ns,cv,min_ns,max_ns,bytes_read,"
+        "timestamp_utc,commit,dirty,host,impl,resolved,problem,label,alg,layout,dir,threads,"
+        "status,detail,reps,iterations,median_ns,mean_ns,stddev_ns,cv,min_ns,max_ns,bytes_read,"
         "bytes_written,bytes_total,elements,gbps,elements_per_s,bw_ref,bw_ref_gbps,pct_bw,"
-        "speedup_vs_naive,setup_ms,PAPI_TOT_CYC,PAPI_TOT_INS,ipc,bytes_per_llc_miss\n"
+        "speedup_vs_naive,setup_ms,convert_ms,PAPI_TOT_CYC,PAPI_TOT_INS,ipc,bytes_per_llc_miss\n"
         "2026-11-24T02:31:26Z,0123456789ab,1,vm,best,avx512,"
-        "mb1ic64_ih112iw112_kh3kw3_sh2sw2_ph1pw1,max,nchw,fwd_inf,1,OK,,5,1000,200000,,,,,,"
-        "3211264,802816,4014080,802816,20.0704,,r4w1-4.01MB-t1,50,40.1408,,,1500000,,,\n"
-        "2026-11-24T02:31:26Z,0123456789ab,1,vm,broken,,mb1ic1_ih4iw4_kh2kw2,avg_excl,nhwc,"
+        "mb1ic64_ih112iw112_kh3kw3_sh2sw2_ph1pw1,resnet50:maxpool,max,nchw,fwd_inf,1,OK,,5,1000,"
+        "200000,,,,,,3211264,802816,4014080,802816,20.0704,,r4w1-4.01MB-t1,50,40.1408,,0.25,,"
+        "1500000,,,\n"
+        "2026-11-24T02:31:26Z,0123456789ab,1,vm,broken,,mb1ic1_ih4iw4_kh2kw2,,avg_excl,nhwc,"
         "bwd,2,FAIL,\"seed 7, at (0,0,1,2): got 1, want \"\"2\"\"\",0,0,,,,,,,0,0,0,0,,,,,,,,,"
-        ",,\n";
+        ",,,\n";
     ck_assert_str_eq(text, want);
     ck_assert_int_eq(pb_results_write_csv("/nonexistent-dir/x.csv", &ri), PB_ERR_IO);
     ck_assert_int_eq(pb_results_write_csv(path, NULL), PB_ERR_NULL);
@@ -385,6 +388,9 @@ START_TEST(test_context_json)
         "\"PAPI_TOT_INS\": null,", /* NaN -> null */
         "\"detail\": \"seed 7, at (0,0,1,2): got 1, want \\\"2\\\"\"",
         "\"cflags\": ",
+        "\"label\": \"resnet50:maxpool\"",
+        "\"setup_ms\": 0.25,",
+        "\"convert_ms\": null,",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         ck_assert_msg(strstr(t, must[i]) != NULL, "missing %s", must[i]);
