@@ -309,7 +309,7 @@ static void json_case(pb_json *j, const pb_run_info *ri, const pb_case_result *c
     pb_json_str(j, "layout", pb_layout_name(c->layout));
     pb_json_str(j, "dir", pb_dir_name(c->dir));
     pb_json_int(j, "threads", c->threads);
-    pb_json_str(j, "status", c->status);
+    pb_json_str(j, "verify", c->verify);
     pb_json_str(j, "detail", c->detail);
     pb_json_begin_object(j, "bytes");
     pb_json_int(j, "read", c->bytes.read);

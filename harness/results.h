@@ -79,7 +79,11 @@ typedef struct pb_case_result {
     pb_dir dir;
     int threads;
     char name[288];       /* Google Benchmark name, "" if not registered */
-    char status[8];       /* "OK", "FAIL", "SKIPPED", "ERROR" */
+    char verify[8];       /* verdict before timing: "PASS", "FAIL",
+                             "SKIPPED", "ERROR" (the check could not run) */
+    char status[8];       /* final: "OK" (timed), "FAIL", "SKIPPED",
+                             "ERROR" (verify or timing failed to run),
+                             "NOTRUN" (filtered out by the library's flags) */
     char detail[320];     /* why, for anything but OK */
     pb_bytes bytes;       /* the byte model */
     int64_t reps;         /* repetitions measured */

@@ -290,6 +290,7 @@ static void fake_run(pb_run_info *ri, pb_case_result *cases, pb_bw_result *bw,
     cases[0].setup_ms = 0.25;
     cases[0].threads = 1;
     snprintf(cases[0].status, sizeof cases[0].status, "OK");
+    snprintf(cases[0].verify, sizeof cases[0].verify, "PASS");
     cases[0].bytes = (pb_bytes){.read = 3211264, .write = 802816, .total = 4014080,
                                 .elements = 802816};
     cases[0].reps = 5;
@@ -307,6 +308,7 @@ static void fake_run(pb_run_info *ri, pb_case_result *cases, pb_bw_result *bw,
     cases[1].dir = PB_DIR_BWD;
     cases[1].threads = 2;
     snprintf(cases[1].status, sizeof cases[1].status, "FAIL");
+    snprintf(cases[1].verify, sizeof cases[1].verify, "FAIL");
     snprintf(cases[1].detail, sizeof cases[1].detail, "seed 7, at (0,0,1,2): got 1, want \"2\"");
     memset(ri, 0, sizeof *ri);
     ri->timestamp_utc = "2026-11-24T02:31:26Z";
@@ -389,6 +391,8 @@ START_TEST(test_context_json)
         "\"detail\": \"seed 7, at (0,0,1,2): got 1, want \\\"2\\\"\"",
         "\"cflags\": ",
         "\"label\": \"resnet50:maxpool\"",
+        "\"verify\": \"PASS\"",
+        "\"verify\": \"FAIL\"",
         "\"setup_ms\": 0.25,",
         "\"convert_ms\": null,",
     };
