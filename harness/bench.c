@@ -543,8 +543,9 @@ static bool enumerate(run *r, int *usage_rc)
                                 bool best = im == &pb_best_marker;
                                 if (best) im = pb_impl_best(&d, (pb_dir)dr);
                                 /* a serial implementation does not depend on
-                                 * the thread count: timed at 1 thread only */
-                                if (!best && !im->parallel && d.threads != 1) continue;
+                                 * the thread count: timed at 1 thread only
+                                 * (`best` too, when it resolves to one) */
+                                if (!im->parallel && d.threads != 1) continue;
                                 char name[sizeof r->res->name];
                                 snprintf(name, sizeof name, "%s/%s/%s/%s/%s/threads:%d",
                                          best ? "best" : im->name, canon, pb_alg_name(d.alg),
