@@ -238,6 +238,7 @@ typedef struct bcase {
     pb_desc d;             /* finalized, d.threads set */
     pb_dir dir;
     bool timed;            /* registered with Google Benchmark */
+    bool seen;             /* reported at least once (progress) */
     char full_name[300];   /* the library's run name ("<name>/real_time") */
     double *samples;       /* ns per iteration of each repetition */
     int64_t *iters;
@@ -258,7 +259,6 @@ typedef struct run {
     /* progress of the timing pass */
     double t_start;
     size_t n_timed, n_done;
-    bcase *last_reported;
 } run;
 
 /* The case whose buffers are set up: the library calls the body several
@@ -467,8 +467,8 @@ static void observe(const pb_gb_report *rep, void *user)
             c->n_samples++;
         }
     }
-    if (c != r->last_reported) {
-        r->last_reported = c;
+    if (!c->seen) { /* its first report: with random interleaving, of several */
+        c->seen = true;
         r->n_done++;
         double el = now_s() - r->t_start;
         if (el >= PROGRESS_AFTER_S) {
