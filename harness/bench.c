@@ -365,8 +365,10 @@ static bool setup(bcase *c, char *msg, size_t len)
         .diff_dst = c->dir == PB_DIR_BWD ? L.diff_dst : NULL,
         .diff_src = c->dir == PB_DIR_BWD ? L.diff_src : NULL,
     };
+    /* threads a library makes in prepare() inherit the set of T CPUs;
+     * then the OpenMP team is pinned one thread per CPU */
     char pin[160];
-    if (pb_par_pin(d->threads, pin, sizeof pin) != PB_OK) {
+    if (pb_par_pin_set(d->threads, pin, sizeof pin) != PB_OK) {
         free_buffers();
         snprintf(msg, len, "pinning %d threads: %s", d->threads, pin);
         return false;
@@ -386,6 +388,11 @@ static bool setup(bcase *c, char *msg, size_t len)
         }
     }
     L.prepared = true;
+    if (pb_par_pin(d->threads, pin, sizeof pin) != PB_OK) {
+        teardown();
+        snprintf(msg, len, "pinning %d threads: %s", d->threads, pin);
+        return false;
+    }
     R->res[c->res].setup_ms = L.setup_ms;
     /* warm-up: code, data and the library's threads hot before timing */
     for (int k = 0; k < 2; k++) {
@@ -739,7 +746,7 @@ static int count_events(run *r, counters_out *co)
         bcase *c = &r->cases[i];
         pb_case_result *res = &r->res[c->res];
         if (strcmp(res->status, "OK") != 0) continue;
-        char msg[320];
+        char msg[256];
         if (!setup(c, msg, sizeof msg)) {
             snprintf(res->status, sizeof res->status, "ERROR");
             snprintf(res->detail, sizeof res->detail, "counters pass: %s", msg);

@@ -27,6 +27,11 @@ pb_status pb_par_run(int threads, pb_par_fn fn, void *ctx);
  * process's mask at the first call.  PB_ERR_PARSE if threads exceeds the
  * allowed CPUs; PB_ERR_LIBRARY (with msg) if sched_setaffinity fails. */
 pb_status pb_par_pin(int threads, char *msg, size_t msg_len);
+/* Restricts the calling thread to the first `threads` allowed CPUs as a
+ * set, not one each: threads a library creates next (a pthreadpool in
+ * prepare()) inherit the set and spread over it, where after pb_par_pin()
+ * they would all inherit the one CPU of the caller.  Errors as pb_par_pin. */
+pb_status pb_par_pin_set(int threads, char *msg, size_t msg_len);
 /* Restores the calling thread's mask from before the first pb_par_pin(). */
 void pb_par_unpin(void);
 /* Number of CPUs the process may run on (its affinity mask), >= 1. */

@@ -107,6 +107,24 @@ pb_status pb_par_pin(int threads, char *msg, size_t msg_len)
     return PB_OK;
 }
 
+pb_status pb_par_pin_set(int threads, char *msg, size_t msg_len)
+{
+    aff_init();
+    if (threads < 1 || threads > aff.ncpus) {
+        if (msg) snprintf(msg, msg_len, "cannot pin %d threads to %d allowed CPUs", threads,
+                          aff.ncpus);
+        return PB_ERR_PARSE;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int t = 0; t < threads; t++) CPU_SET(aff.cpus[t], &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        if (msg) snprintf(msg, msg_len, "sched_setaffinity: %s", strerror(errno));
+        return PB_ERR_LIBRARY;
+    }
+    return PB_OK;
+}
+
 void pb_par_unpin(void)
 {
     aff_init();
