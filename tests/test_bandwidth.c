@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "bandwidth.h"
+#include "par.h"
+
+#include <sched.h>
 
 START_TEST(test_shape_for)
 {
@@ -145,6 +148,47 @@ START_TEST(test_rejects)
 }
 END_TEST
 
+static void mark(void *ctx, int tid, int nth)
+{
+    int *seen = ctx;
+    __atomic_fetch_add(&seen[tid], 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&seen[8], nth, __ATOMIC_RELAXED);
+}
+
+START_TEST(test_par_run_and_pin)
+{
+    int seen[9] = {0};
+    ck_assert_int_eq(pb_par_run(1, mark, seen), PB_OK);
+    ck_assert(seen[0] == 1 && seen[8] == 1);
+    memset(seen, 0, sizeof seen);
+    ck_assert_int_eq(pb_par_run(2, mark, seen), PB_OK);
+    ck_assert_int_eq(seen[8], 2); /* each thread once */
+    ck_assert(seen[0] == 1 && seen[1] == 1);
+    ck_assert_int_eq(pb_par_run(0, mark, seen), PB_ERR_PARSE);
+    ck_assert_int_eq(pb_par_run(1, NULL, seen), PB_ERR_NULL);
+
+    int n = pb_par_cpus();
+    ck_assert_int_ge(n, 1);
+    cpu_set_t set;
+    char msg[128];
+    ck_assert_int_eq(pb_par_pin(1, msg, sizeof msg), PB_OK);
+    ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    ck_assert_int_eq(CPU_COUNT(&set), 1);
+    ck_assert_int_eq(pb_par_pin_set(n, msg, sizeof msg), PB_OK);
+    ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    ck_assert_int_eq(CPU_COUNT(&set), n);
+    ck_assert_int_eq(pb_par_pin(n + 1, msg, sizeof msg), PB_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(msg, "allowed CPUs"));
+    ck_assert_int_eq(pb_par_pin(1, msg, sizeof msg), PB_OK);
+    pb_par_unpin();
+    ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    ck_assert_int_eq(CPU_COUNT(&set), n); /* the mask from before */
+    char list[64];
+    pb_par_cpu_list(list, sizeof list);
+    ck_assert(list[0] >= '0' && list[0] <= '9');
+}
+END_TEST
+
 Suite *pb_test_suite_bandwidth(void)
 {
     Suite *s = suite_create("bandwidth");
@@ -155,6 +199,7 @@ Suite *pb_test_suite_bandwidth(void)
     tcase_add_test(tc, test_validation_catches_corruption);
     tcase_add_test(tc, test_measure);
     tcase_add_test(tc, test_rejects);
+    tcase_add_test(tc, test_par_run_and_pin);
     suite_add_tcase(s, tc);
     return s;
 }
