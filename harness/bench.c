@@ -888,8 +888,13 @@ static void print_table(const run *r, const counters_out *co)
     printf("%-*s  %-*s  %-8s %-6s %-9s %3s  %11s %6s %8s %8s %6s %8s %8s  %s\n", wi, "impl", wp,
            "problem", "alg", "layout", "dir", "thr", "median", "cv%", "GB/s", "ref GB/s",
            "%bw", "Gelem/s", "speedup", "status");
+    size_t skipped = 0;
     for (size_t i = 0; i < r->n_res; i++) {
         const pb_case_result *c = &r->res[i];
+        if (!strcmp(c->status, "SKIPPED")) {
+            skipped++; /* grouped by reason below the table */
+            continue;
+        }
         char impl[80], t[32], cv[16], gb[16], ref[16], pct[16], ge[16], sp[16];
         if (strcmp(c->impl, c->resolved) && c->resolved[0])
             snprintf(impl, sizeof impl, "%s:%s", c->impl, c->resolved);
@@ -908,6 +913,23 @@ static void print_table(const run *r, const counters_out *co)
                pb_layout_name(c->layout), pb_dir_name(c->dir), c->threads, t, cv,
                noisy ? "!" : " ", gb, ref, pct, ge, sp, c->status,
                c->detail[0] ? ": " : "", c->detail);
+    }
+    /* skipped cases: one line per (implementation, reason) with a count */
+    if (skipped) printf("skipped (%zu cases, all in results.csv):\n", skipped);
+    for (size_t i = 0; i < r->n_res; i++) {
+        const pb_case_result *c = &r->res[i];
+        if (strcmp(c->status, "SKIPPED") != 0) continue;
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++)
+            first = !(!strcmp(r->res[j].status, "SKIPPED") &&
+                      !strcmp(r->res[j].resolved, c->resolved) &&
+                      !strcmp(r->res[j].detail, c->detail));
+        if (!first) continue;
+        size_t n = 0;
+        for (size_t j = i; j < r->n_res; j++)
+            n += !strcmp(r->res[j].status, "SKIPPED") && !strcmp(r->res[j].resolved, c->resolved) &&
+                 !strcmp(r->res[j].detail, c->detail);
+        printf("  %-*s %4zu x  %s\n", wi, c->resolved, n, c->detail);
     }
     size_t noisy = 0;
     for (size_t i = 0; i < r->n_res; i++)
