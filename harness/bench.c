@@ -809,8 +809,7 @@ static void figures(run *r)
         }
         if (c->n_samples == 0) {
             snprintf(res->status, sizeof res->status, "NOTRUN");
-            snprintf(res->detail, sizeof res->detail,
-                     "not run (--benchmark_filter or --benchmark_list_tests)");
+            snprintf(res->detail, sizeof res->detail, "not run by the library (--benchmark_filter)");
             continue;
         }
         int n = c->n_samples;
@@ -1119,6 +1118,11 @@ int pb_cmd_bench(int argc, char **argv)
         goto fail;
     }
 
+    if (r->n_done == 0) {
+        /* --benchmark_list_tests, or nothing left to run: no record */
+        fprintf(stderr, "poolbench: bench: nothing was timed; no record written\n");
+        goto fail;
+    }
     figures(r);
     print_table(r, &co);
     size_t noisy = 0, failed = 0;

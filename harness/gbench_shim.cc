@@ -257,7 +257,8 @@ pb_status pb_gb_run(const char *json_path, const char *poolbench_json, pb_gb_obs
         }
         if (f && st == PB_OK) {
             std::string text = json_text.str();
-            if (poolbench_json && !splice_context(text, poolbench_json))
+            // empty when nothing ran (--benchmark_list_tests): an empty file
+            if (!text.empty() && poolbench_json && !splice_context(text, poolbench_json))
                 st = PB_ERR_LIBRARY;
             else if (std::fwrite(text.data(), 1, text.size(), f) != text.size() ||
                      std::fflush(f) != 0)

@@ -131,7 +131,8 @@ typedef void (*pb_gb_observer)(const pb_gb_report *r, void *user);
  * poolbench_json, if not NULL, must be a JSON object: it is inserted as
  * "poolbench" into the JSON's context.  observer (may be NULL) sees every
  * repetition and aggregate.  *ran (may be NULL) gets the number of
- * benchmarks that matched.  PB_ERR_IO if the JSON cannot be written. */
+ * benchmarks that matched.  PB_ERR_IO if the JSON cannot be written; the
+ * file is empty when nothing ran (--benchmark_list_tests). */
 pb_status pb_gb_run(const char *json_path, const char *poolbench_json, pb_gb_observer observer,
                     void *user, size_t *ran);
 
