@@ -49,6 +49,22 @@ static void failing_body(pb_gb_state *st, void *user)
     }
 }
 
+/* Batches of 8 with the clock paused around untimed work: the counter of
+ * what the body ran must equal the iterations the library reports. */
+static void batch_body(pb_gb_state *st, void *user)
+{
+    (void)user;
+    double ran = 0;
+    while (pb_gb_keep_running_batch(st, 8)) {
+        pb_gb_pause(st);
+        data[1] += 1.0f; /* untimed */
+        pb_gb_resume(st);
+        ran += 8;
+    }
+    pb_gb_set_counter(st, "answer", ran, 0);
+    ck_assert(!pb_gb_keep_running_batch(st, 0)); /* n < 1 refused */
+}
+
 static void observe(const pb_gb_report *r, void *user)
 {
     seen *s = user;
@@ -107,6 +123,18 @@ START_TEST(test_runs_and_reports_counters)
     double expect = N * 4.0 / (s.real_ns * 1e-9);
     ck_assert_msg(fabs(s.rate - expect) <= 1e-6 * expect, "rate %g expected %g", s.rate,
                   expect);
+}
+END_TEST
+
+START_TEST(test_batch_and_pause)
+{
+    init("c_batch");
+    ck_assert_int_eq(pb_gb_register("c_batch", batch_body, NULL, NULL), PB_OK);
+    seen s = {0};
+    ck_assert_int_eq(pb_gb_run(NULL, NULL, observe, &s, NULL), PB_OK);
+    ck_assert_int_eq(s.reps, 3);
+    ck_assert(s.iterations >= 8 && s.iterations % 8 == 0);
+    ck_assert(s.answer == (double)s.iterations);
 }
 END_TEST
 
@@ -184,6 +212,7 @@ Suite *pb_test_suite_gbench(void)
     TCase *tc = tcase_create("shim");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_runs_and_reports_counters);
+    tcase_add_test(tc, test_batch_and_pause);
     tcase_add_test(tc, test_skip_with_error);
     tcase_add_test(tc, test_json_with_context);
     tcase_add_test(tc, test_rejects);
