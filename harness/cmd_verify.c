@@ -116,8 +116,14 @@ static int parse_opts(int argc, char **argv, const char *cmd, opts *o)
     return rc;
 }
 
+/* The table header, printed before the first row only, so a --quiet run
+ * with nothing to report prints just its summary line. */
+static bool header_done;
+
 static void print_header(void)
 {
+    if (header_done) return;
+    header_done = true;
     printf("%-10s %-44s %-8s %-6s %-9s %-7s %-19s %s\n", "impl", "problem", "alg", "layout", "dir",
            "result", "max error", "detail");
 }
@@ -126,6 +132,7 @@ static void print_row(const char *impl, const char *problem, const pb_desc *d, p
                       const pb_check *r, const char *detail)
 {
     char err[32] = "-";
+    print_header();
     if (r->verdict != PB_SKIP) snprintf(err, sizeof err, "%.1e/%.1fulp", r->max_abs_err, r->max_ulp_err);
     printf("%-10s %-44s %-8s %-6s %-9s %-7s %-19s %s\n", impl, problem, pb_alg_name(d->alg),
            pb_layout_name(d->layout), pb_dir_name(dir), pb_verdict_name(r->verdict), err, detail);
@@ -350,13 +357,12 @@ int pb_cmd_verify(int argc, char **argv)
     int rc = parse_opts(argc, argv, "verify", &o);
     if (rc) return rc < 0 ? PB_EXIT_OK : rc;
     tally t = {0, 0, 0};
+    header_done = false;
     if (o.random) {
         printf("verify: %ld random problems, seed %llu\n", o.random,
                (unsigned long long)o.sel.seed);
-        print_header();
         verify_random(&o, &t);
     } else {
-        print_header();
         for (size_t p = 0; p < o.sel.n_problems; p++)
             verify_problem(&o, &o.sel.problems[p], &t, !o.quiet);
     }
@@ -371,8 +377,7 @@ int pb_cmd_gradcheck(int argc, char **argv)
     int rc = parse_opts(argc, argv, "gradcheck", &o);
     if (rc) return rc < 0 ? PB_EXIT_OK : rc;
     tally t = {0, 0, 0};
-    printf("%-10s %-44s %-8s %-6s %-7s %-9s %-9s %s\n", "impl", "problem", "alg", "layout",
-           "result", "max abs", "max rel", "detail");
+    bool grad_header = false;
     for (size_t p = 0; p < o.sel.n_problems; p++)
         for (size_t i = 0; i < o.sel.n_impls; i++)
             for (int a = 0; a < PB_ALG_COUNT; a++) {
@@ -391,6 +396,10 @@ int pb_cmd_gradcheck(int argc, char **argv)
                     }
                     count(&t, r.verdict);
                     if (o.quiet && r.verdict != PB_FAIL) continue;
+                    if (!grad_header)
+                        printf("%-10s %-44s %-8s %-6s %-7s %-9s %-9s %s\n", "impl", "problem",
+                               "alg", "layout", "result", "max abs", "max rel", "detail");
+                    grad_header = true;
                     char abs_s[16] = "-", rel_s[16] = "-";
                     if (r.verdict != PB_SKIP) {
                         snprintf(abs_s, sizeof abs_s, "%.2e", r.max_abs_err);
