@@ -256,6 +256,8 @@ typedef struct run {
     size_t n_bw;
     regex_t filter;
     bool have_filter, filter_negative;
+    pb_run_info *ri;     /* what the record says, for context_block() */
+    size_t above_100;    /* cases above 100% of their reference */
     /* progress of the timing pass */
     double t_start;
     size_t n_timed, n_done;
@@ -837,8 +839,6 @@ static void figures(run *r)
         res->max_ns = s[n - 1];
         res->gbps = (double)res->bytes.total / med; /* B/ns = GB/s */
         res->elems_per_s = (double)res->bytes.elements / med * 1e9;
-        if (res->bw_index >= 0 && isfinite(r->bw[res->bw_index].best_gbps))
-            res->pct_bw = 100.0 * res->gbps / r->bw[res->bw_index].best_gbps;
         free(s);
     }
     /* speedup over naive: the same problem, algorithm, layout, direction
@@ -856,6 +856,48 @@ static void figures(run *r)
             }
         }
     }
+}
+
+/* % of the bandwidth reference.  A case faster than its reference means
+ * the reference lost the CPU in every trial (a loaded machine: a 2-thread
+ * pass that waits for a scheduler tick): it is measured again, up to 3
+ * times, keeping the best valid result, as STREAM keeps the best trial.
+ * Returns the number of cases still above 100%. */
+static size_t percent_of_bandwidth(run *r)
+{
+    size_t above = 0;
+    for (size_t k = 0; k < r->n_bw; k++) {
+        double fastest = 0;
+        for (size_t i = 0; i < r->n_res; i++)
+            if (r->res[i].bw_index == (int)k && isfinite(r->res[i].gbps) &&
+                r->res[i].gbps > fastest)
+                fastest = r->res[i].gbps;
+        pb_bw_result *b = &r->bw[k];
+        for (int again = 0; again < 3 && isfinite(b->best_gbps) && b->best_gbps < fastest;
+             again++) {
+            pb_bw_config cfg = {.shape = b->shape, .bytes = b->bytes, .threads = b->threads,
+                                .cold = b->cold, .isa = PB_ISA_COUNT};
+            pb_bw_result nb;
+            char msg[256], id[64];
+            pb_bw_id(b, id, sizeof id);
+            fprintf(stderr,
+                    "poolbench: bench: bandwidth %s: %.2f GB/s is below a case's %.2f GB/s; "
+                    "measuring again\n",
+                    id, b->best_gbps, fastest);
+            if (pb_par_pin(b->threads, msg, sizeof msg) == PB_OK &&
+                pb_bw_measure(&cfg, &nb, msg, sizeof msg) == PB_OK && nb.valid &&
+                nb.best_gbps > b->best_gbps)
+                *b = nb;
+        }
+        pb_par_unpin();
+        for (size_t i = 0; i < r->n_res; i++) {
+            pb_case_result *c = &r->res[i];
+            if (c->bw_index != (int)k || !isfinite(c->gbps) || !isfinite(b->best_gbps)) continue;
+            c->pct_bw = 100.0 * c->gbps / b->best_gbps;
+            if (c->pct_bw > 100.0) above++;
+        }
+    }
+    return above;
 }
 
 static void fmt_time(double ns, char *buf, size_t len)
@@ -903,7 +945,7 @@ static void print_table(const run *r, const counters_out *co)
         fmt_num(c->cv * 100, "%.1f", cv, sizeof cv);
         fmt_num(c->gbps, "%.2f", gb, sizeof gb);
         fmt_num(c->bw_index >= 0 ? r->bw[c->bw_index].best_gbps : NAN, "%.1f", ref, sizeof ref);
-        fmt_num(c->pct_bw, "%.1f", pct, sizeof pct);
+        fmt_num(c->pct_bw, c->pct_bw > 100.0 ? "%.1f?" : "%.1f", pct, sizeof pct);
         fmt_num(c->elems_per_s / 1e9, "%.3f", ge, sizeof ge);
         fmt_num(c->speedup, "%.2fx", sp, sizeof sp);
         bool noisy = isfinite(c->cv) && c->cv > CV_WARN;
@@ -951,6 +993,29 @@ static void free_run(run *r)
     free(r->bw);
     if (r->have_filter) regfree(&r->filter);
     pb_sel_free(&r->o.sel);
+}
+
+/* Called by the shim once the benchmarks ran: the last case's buffers go
+ * (so a backend's conversion time is known), the figures are worked out,
+ * and the poolbench block describes the whole run. */
+static pb_status context_block(void *user, char **json)
+{
+    run *r = user;
+    *json = NULL;
+    teardown();
+    pb_par_unpin();
+    if (r->n_done == 0) return PB_OK;
+    figures(r);
+    r->above_100 = percent_of_bandwidth(r);
+    pb_json block;
+    pb_json_init(&block, 4);
+    pb_status st = pb_results_context_json(r->ri, &block);
+    if (st == PB_OK) {
+        *json = block.text; /* handed over: the shim frees it */
+        block.text = NULL;
+    }
+    pb_json_free(&block);
+    return st;
 }
 
 static void join_args(int argc, char **argv, char *buf, size_t len)
@@ -1086,14 +1151,7 @@ int pb_cmd_bench(int argc, char **argv)
         .n_cases = r->n_res,
     };
     snprintf(ri.pinned_cpus, sizeof ri.pinned_cpus, "%s", pinned);
-    pb_json block;
-    pb_json_init(&block, 4);
-    if (pb_results_context_json(&ri, &block) != PB_OK) {
-        fprintf(stderr, "poolbench: bench: building the record's context failed\n");
-        pb_json_free(&block);
-        exit_rc = 1;
-        goto fail;
-    }
+    r->ri = &ri;
     snprintf(commit_kv, sizeof commit_kv, "%s%s", sys->commit_short, sys->dirty ? " (dirty)" : "");
     pb_gb_add_context("poolbench_commit", commit_kv);
     pb_gb_add_context("poolbench_isa", pb_isa_name(sys->isa));
@@ -1108,8 +1166,9 @@ int pb_cmd_bench(int argc, char **argv)
             n_est, o->reps, o->min_time, (double)n_est * o->reps * o->min_time * 1.5);
     r->t_start = now_s();
     fflush(stdout);
-    pb_status st = pb_gb_run(json_path, block.text, observe, r, NULL);
-    pb_json_free(&block);
+    /* after the runs, context_block() works out the figures and describes
+     * the whole run in the JSON */
+    pb_status st = pb_gb_run(json_path, context_block, r, observe, r, NULL);
     teardown();
     pb_par_unpin();
     if (st != PB_OK) {
@@ -1123,8 +1182,13 @@ int pb_cmd_bench(int argc, char **argv)
         fprintf(stderr, "poolbench: bench: nothing was timed; no record written\n");
         goto fail;
     }
-    figures(r);
+    size_t above = r->above_100;
     print_table(r, &co);
+    if (above)
+        fprintf(stderr,
+                "poolbench: bench: warning: %zu case(s) above 100%% of their bandwidth "
+                "reference: the reference run was disturbed (marked ? in the table)\n",
+                above);
     size_t noisy = 0, failed = 0;
     for (size_t i = 0; i < r->n_res; i++) {
         const pb_case_result *c = &r->res[i];

@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -232,8 +233,8 @@ pb_status pb_gb_add_context(const char *key, const char *value)
     return PB_OK;
 }
 
-pb_status pb_gb_run(const char *json_path, const char *poolbench_json, pb_gb_observer observer,
-                    void *user, size_t *ran)
+pb_status pb_gb_run(const char *json_path, pb_gb_context_fn context, void *context_user,
+                    pb_gb_observer observer, void *user, size_t *ran)
 {
     if (ran) *ran = 0;
     // open the JSON before running: a bad path fails in a second, not
@@ -241,6 +242,7 @@ pb_status pb_gb_run(const char *json_path, const char *poolbench_json, pb_gb_obs
     FILE *f = nullptr;
     if (json_path && !(f = std::fopen(json_path, "w"))) return PB_ERR_IO;
     pb_status st = PB_OK;
+    char *block = nullptr;
     try {
         // the library keeps this one in a static: not ours to delete
         benchmark::BenchmarkReporter *display = benchmark::CreateDefaultDisplayReporter();
@@ -255,10 +257,11 @@ pb_status pb_gb_run(const char *json_path, const char *poolbench_json, pb_gb_obs
             size_t n = benchmark::RunSpecifiedBenchmarks(&tee);
             if (ran) *ran = n;
         }
+        if (st == PB_OK && context) st = context(context_user, &block);
         if (f && st == PB_OK) {
             std::string text = json_text.str();
             // empty when nothing ran (--benchmark_list_tests): an empty file
-            if (!text.empty() && poolbench_json && !splice_context(text, poolbench_json))
+            if (!text.empty() && block && !splice_context(text, block))
                 st = PB_ERR_LIBRARY;
             else if (std::fwrite(text.data(), 1, text.size(), f) != text.size() ||
                      std::fflush(f) != 0)
@@ -267,6 +270,7 @@ pb_status pb_gb_run(const char *json_path, const char *poolbench_json, pb_gb_obs
     } catch (...) {
         st = PB_ERR_NOMEM;
     }
+    std::free(block);
     if (f && std::fclose(f) != 0 && st == PB_OK) st = PB_ERR_IO;
     return st;
 }

@@ -124,17 +124,25 @@ typedef struct pb_gb_report {
 
 typedef void (*pb_gb_observer)(const pb_gb_report *r, void *user);
 
+/* Produces the "poolbench" context object once the benchmarks have run (so
+ * it can describe the whole run): *json = a malloc'd JSON object (freed by
+ * the shim), or NULL for none.  A status other than PB_OK aborts the
+ * writing of the JSON and is returned by pb_gb_run(). */
+typedef pb_status (*pb_gb_context_fn)(void *user, char **json);
+
 /* Runs the registered benchmarks that match --benchmark_filter, reporting
  * to the console (the library's default display reporter, so
  * --benchmark_format and --benchmark_color apply; repetitions show as their
- * aggregates only) and, in full, as JSON to json_path (NULL: no JSON).
- * poolbench_json, if not NULL, must be a JSON object: it is inserted as
- * "poolbench" into the JSON's context.  observer (may be NULL) sees every
- * repetition and aggregate.  *ran (may be NULL) gets the number of
- * benchmarks that matched.  PB_ERR_IO if the JSON cannot be written; the
- * file is empty when nothing ran (--benchmark_list_tests). */
-pb_status pb_gb_run(const char *json_path, const char *poolbench_json, pb_gb_observer observer,
-                    void *user, size_t *ran);
+ * aggregates only) and, in full, as JSON to json_path (NULL: no JSON; the
+ * file is opened first, so a bad path fails before anything runs).
+ * context (may be NULL) is called after the runs; its object is inserted
+ * as "poolbench", the first member of the JSON's "context".  observer (may
+ * be NULL) sees every repetition and aggregate as it is reported.  *ran
+ * (may be NULL) gets the number of benchmarks that matched.  PB_ERR_IO if
+ * the JSON cannot be written; the file is empty when nothing ran
+ * (--benchmark_list_tests). */
+pb_status pb_gb_run(const char *json_path, pb_gb_context_fn context, void *context_user,
+                    pb_gb_observer observer, void *user, size_t *ran);
 
 #ifdef __cplusplus
 }

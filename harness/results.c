@@ -310,7 +310,15 @@ static void json_case(pb_json *j, const pb_run_info *ri, const pb_case_result *c
     pb_json_str(j, "dir", pb_dir_name(c->dir));
     pb_json_int(j, "threads", c->threads);
     pb_json_str(j, "verify", c->verify);
+    pb_json_str(j, "status", c->status);
     pb_json_str(j, "detail", c->detail);
+    pb_json_int(j, "reps", c->reps);
+    pb_json_num(j, "median_ns", c->median_ns);
+    pb_json_num(j, "cv", c->cv);
+    pb_json_num(j, "gbps", c->gbps);
+    pb_json_num(j, "elements_per_s", c->elems_per_s);
+    pb_json_num(j, "pct_bw", c->pct_bw);
+    pb_json_num(j, "speedup_vs_naive", c->speedup);
     pb_json_begin_object(j, "bytes");
     pb_json_int(j, "read", c->bytes.read);
     pb_json_int(j, "write", c->bytes.write);

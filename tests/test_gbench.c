@@ -110,7 +110,7 @@ START_TEST(test_runs_and_reports_counters)
     ck_assert_int_eq(pb_gb_register("c_other", sum_body, NULL, NULL), PB_OK); /* filtered */
     seen s = {0};
     size_t ran = 0;
-    ck_assert_int_eq(pb_gb_run(NULL, NULL, observe, &s, &ran), PB_OK);
+    ck_assert_int_eq(pb_gb_run(NULL, NULL, NULL, observe, &s, &ran), PB_OK);
     ck_assert_int_eq(ran, 1);
     ck_assert_int_eq(s.reps, 3);       /* --benchmark_repetitions=3 */
     ck_assert_int_eq(s.aggregates, 4); /* mean, median, stddev, cv */
@@ -131,7 +131,7 @@ START_TEST(test_batch_and_pause)
     init("c_batch");
     ck_assert_int_eq(pb_gb_register("c_batch", batch_body, NULL, NULL), PB_OK);
     seen s = {0};
-    ck_assert_int_eq(pb_gb_run(NULL, NULL, observe, &s, NULL), PB_OK);
+    ck_assert_int_eq(pb_gb_run(NULL, NULL, NULL, observe, &s, NULL), PB_OK);
     ck_assert_int_eq(s.reps, 3);
     ck_assert(s.iterations >= 8 && s.iterations % 8 == 0);
     ck_assert(s.answer == (double)s.iterations);
@@ -143,12 +143,28 @@ START_TEST(test_skip_with_error)
     init("c_fail");
     ck_assert_int_eq(pb_gb_register("c_fail", failing_body, NULL, NULL), PB_OK);
     seen s = {0};
-    ck_assert_int_eq(pb_gb_run(NULL, NULL, observe, &s, NULL), PB_OK);
+    ck_assert_int_eq(pb_gb_run(NULL, NULL, NULL, observe, &s, NULL), PB_OK);
     ck_assert_int_eq(s.reps, 0);
     ck_assert(s.errors >= 1);
     ck_assert_str_eq(s.error_message, "verify FAILED: poisoned output");
 }
 END_TEST
+
+/* The context block is made after the runs: it can describe them. */
+static pb_status context_block(void *user, char **json)
+{
+    const seen *s = user;
+    ck_assert_int_eq(s->reps, 3); /* called after the runs */
+    *json = strdup("{\"schema\": 1, \"cpu\": {\"model\": \"x\"}}");
+    return *json ? PB_OK : PB_ERR_NOMEM;
+}
+
+static pb_status failing_block(void *user, char **json)
+{
+    (void)user;
+    *json = NULL;
+    return PB_ERR_NOMEM;
+}
 
 START_TEST(test_json_with_context)
 {
@@ -159,9 +175,8 @@ START_TEST(test_json_with_context)
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    ck_assert_int_eq(pb_gb_run(path, "{\"schema\": 1, \"cpu\": {\"model\": \"x\"}}", NULL, NULL,
-                               NULL),
-                     PB_OK);
+    seen s = {0};
+    ck_assert_int_eq(pb_gb_run(path, context_block, &s, observe, &s, NULL), PB_OK);
     FILE *f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
     static char text[1 << 16];
@@ -178,7 +193,11 @@ START_TEST(test_json_with_context)
     ck_assert_ptr_nonnull(strstr(text, "\"aggregate_name\": \"median\""));
     ck_assert_ptr_nonnull(strstr(text, "\"answer\": 4.2000000000000000e+01"));
     /* an unwritable JSON path is an error, not a silent loss */
-    ck_assert_int_eq(pb_gb_run("/nonexistent-dir/x.json", NULL, NULL, NULL, NULL), PB_ERR_IO);
+    ck_assert_int_eq(pb_gb_run("/nonexistent-dir/x.json", NULL, NULL, NULL, NULL, NULL),
+                     PB_ERR_IO);
+    /* a failing context callback fails the run's JSON */
+    ck_assert_int_eq(pb_gb_run(path, failing_block, NULL, NULL, NULL, NULL), PB_ERR_NOMEM);
+    unlink(path);
 }
 END_TEST
 

@@ -298,7 +298,7 @@ static void fake_run(pb_run_info *ri, pb_case_result *cases, pb_bw_result *bw,
     cases[0].median_ns = 200000;
     cases[0].gbps = 20.0704;
     cases[0].bw_index = 0;
-    cases[0].pct_bw = 40.1408;
+    cases[0].pct_bw = 40.125;
     cases[0].events[0] = 1.5e6;
     pb_case_result_init(&cases[1]);
     snprintf(cases[1].impl, sizeof cases[1].impl, "broken");
@@ -347,7 +347,7 @@ START_TEST(test_csv)
         "speedup_vs_naive,setup_ms,convert_ms,PAPI_TOT_CYC,PAPI_TOT_INS,ipc,bytes_per_llc_miss\n"
         "2026-11-24T02:31:26Z,0123456789ab,1,vm,best,avx512,"
         "mb1ic64_ih112iw112_kh3kw3_sh2sw2_ph1pw1,resnet50:maxpool,max,nchw,fwd_inf,1,OK,,5,1000,"
-        "200000,,,,,,3211264,802816,4014080,802816,20.0704,,r4w1-4.01MB-t1,50,40.1408,,0.25,,"
+        "200000,,,,,,3211264,802816,4014080,802816,20.0704,,r4w1-4.01MB-t1,50,40.125,,0.25,,"
         "1500000,,,\n"
         "2026-11-24T02:31:26Z,0123456789ab,1,vm,broken,,mb1ic1_ih4iw4_kh2kw2,,avg_excl,nhwc,"
         "bwd,2,FAIL,\"seed 7, at (0,0,1,2): got 1, want \"\"2\"\"\",0,0,,,,,,,0,0,0,0,,,,,,,,,"
@@ -391,7 +391,10 @@ START_TEST(test_context_json)
         "\"detail\": \"seed 7, at (0,0,1,2): got 1, want \\\"2\\\"\"",
         "\"cflags\": ",
         "\"label\": \"resnet50:maxpool\"",
-        "\"verify\": \"PASS\"",
+        "\"verify\": \"PASS\",\n                \"status\": \"OK\"",
+        "\"median_ns\": 200000,",
+        "\"pct_bw\": 40.125,",
+        "\"speedup_vs_naive\": null,",
         "\"verify\": \"FAIL\"",
         "\"setup_ms\": 0.25,",
         "\"convert_ms\": null,",
