@@ -15,7 +15,6 @@
  *   6. figures, the summary table, the CSV, and the record renamed into
  *      place.
  */
-#include "bench.h"
 
 #include <errno.h>
 #include <math.h>
