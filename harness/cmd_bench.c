@@ -33,6 +33,7 @@
 #include "pool.h"
 #include "problem.h"
 #include "results.h"
+#include "simcount.h"
 #include "sysinfo.h"
 #include "verify.h"
 
@@ -68,6 +69,7 @@ typedef struct opts {
     double min_time;
     bool cold;
     const char *counters;
+    bool sweep;         /* --sweep: the cache-size sweep problems */
     const char *out;
     char *gb_argv[MAX_SEL + 4];
     int gb_argc;
@@ -94,7 +96,12 @@ static void usage(FILE *f)
         "  --min-time S      seconds per repetition [0.1]\n"
         "  --cold            flush the case's buffers from the caches before\n"
         "                    every iteration (and time the reference cold)\n"
-        "  --counters SPEC   papi, none, or a comma list of PAPI events [papi]\n"
+        "  --counters SPEC   papi, none, a comma list of PAPI events, or sim:\n"
+        "                    exact instruction counts and simulated D1/LL misses\n"
+        "                    of one kernel call under valgrind (1-thread cases) [papi]\n"
+        "  --sweep           add the cache-size sweep: 2x2/2 max, 64 channels,\n"
+        "                    working sets ~20 KiB .. ~1 GiB (labels sweep:<KiB>K);\n"
+        "                    alone it selects max, fwd_inf and bwd\n"
         "  --out DIR         results root [results]\n"
         "  --help            this text\n"
         "Every --benchmark_* flag goes to Google Benchmark (--benchmark_filter,\n"
@@ -139,6 +146,29 @@ static int parse_number(const char *opt, const char *v, double lo, double *out)
     return 0;
 }
 
+/* The sweep: 2x2/2 max pooling, NCHW-sized 64 channels, square planes
+ * with H growing by ~sqrt(2) so the working set (forward: 1.25 x src)
+ * doubles per step from 20 KiB to 1 GiB.  Labelled sweep:<src KiB>K so
+ * reports find them (`poolbench report` draws GB/s against bytes).  Given
+ * alone (no --alg / --dir), it selects max forward inference and backward,
+ * what the figure shows. */
+static const int sweep_h[] = {8,   12,  16,  22,  32,  46,  64,   90,   128,
+                              182, 256, 362, 512, 724, 1024, 1448, 1816};
+static int add_sweep(opts *o)
+{
+    for (size_t i = 0; i < sizeof sweep_h / sizeof sweep_h[0]; i++) {
+        char text[160];
+        long long kib = 64LL * sweep_h[i] * sweep_h[i] * 4 / 1024;
+        snprintf(text, sizeof text, "nsweep:%lldK_mb1ic64_ih%diw%d_kh2kw2_sh2sw2", kib, sweep_h[i],
+                 sweep_h[i]);
+        int rc = pb_sel_add_problem(&o->sel, CMD, text);
+        if (rc) return rc;
+    }
+    if (!o->sel.algs) o->sel.algs = PB_BIT(PB_ALG_MAX);
+    if (!o->sel.dirs) o->sel.dirs = PB_BIT(PB_DIR_FWD_INF) | PB_BIT(PB_DIR_BWD);
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, opts *o, bool *help)
 {
     memset(o, 0, sizeof *o);
@@ -163,6 +193,10 @@ static int parse_opts(int argc, char **argv, opts *o, bool *help)
         }
         if (!strcmp(a, "--cold")) {
             o->cold = true;
+            continue;
+        }
+        if (!strcmp(a, "--sweep")) {
+            o->sweep = true;
             continue;
         }
         /* --opt VALUE or --opt=VALUE */
@@ -212,6 +246,10 @@ static int parse_opts(int argc, char **argv, opts *o, bool *help)
         } else if (!strcmp(opt, "--out")) {
             o->out = val;
         }
+        if (rc) return rc;
+    }
+    if (o->sweep) {
+        int rc = add_sweep(o);
         if (rc) return rc;
     }
     int rc = pb_sel_finish(&o->sel, CMD, DEFAULT_SUITES);
@@ -726,8 +764,68 @@ static int counter_columns(const char *spec, counters_out *co)
     return 0;
 }
 
+/* --counters sim: each 1-thread case once under callgrind in a child
+ * process (`poolbench sim-case`, harness/simcount.h): exact instruction
+ * counts and simulated cache misses of one kernel call.  Cases with more
+ * threads are not counted (valgrind runs threads one at a time and their
+ * spin loops are not deterministic); where valgrind is missing the record
+ * says so and no number is written. */
+static int count_sim(run *r, counters_out *co)
+{
+    co->n_events = 0;
+    for (int k = 0; k < PB_SIM_NCOUNTERS && k < PB_MAX_EVENTS; k++)
+        co->events[co->n_events++] = pb_sim_counter_names[k];
+    co->backend = "sim";
+    co->available = false;
+    char why[512], exe[4096];
+    if (pb_sim_available(NULL, why, sizeof why) != PB_OK) {
+        snprintf(co->status, sizeof co->status, "sim: unavailable: %.400s", why);
+        return 0;
+    }
+    if (pb_sim_self_exe(exe, sizeof exe) != PB_OK) {
+        snprintf(co->status, sizeof co->status, "sim: unavailable: cannot read /proc/self/exe");
+        return 0;
+    }
+    size_t counted = 0, not_counted = 0, todo = 0, done = 0;
+    for (size_t i = 0; i < r->n_cases; i++)
+        todo += !strcmp(r->res[r->cases[i].res].status, "OK") && r->cases[i].d.threads == 1;
+    char first_why[256] = "", d1[80] = "", ll[80] = "";
+    double t0 = now_s();
+    for (size_t i = 0; i < r->n_cases; i++) {
+        bcase *c = &r->cases[i];
+        pb_case_result *res = &r->res[c->res];
+        if (strcmp(res->status, "OK") != 0 || c->d.threads != 1) continue;
+        pb_sim_case sc = {c->impl->name, res->problem, c->d.alg, c->d.layout, c->dir};
+        pb_simcount sv;
+        char msg[512];
+        pb_status st = pb_sim_run(exe, &sc, NULL, &sv, msg, sizeof msg);
+        done++;
+        if (now_s() - t0 >= PROGRESS_AFTER_S)
+            fprintf(stderr, "poolbench: bench: sim counts %zu/%zu  %.0f s\n", done, todo, now_s() - t0);
+        if (st != PB_OK) {
+            not_counted++;
+            if (!first_why[0]) snprintf(first_why, sizeof first_why, "%.32s: %.200s", c->impl->name, msg);
+            continue;
+        }
+        double v[PB_SIM_NCOUNTERS];
+        pb_sim_values(&sv, v);
+        for (size_t k = 0; k < co->n_events; k++) res->events[k] = v[k];
+        snprintf(d1, sizeof d1, "%s", sv.d1_desc);
+        snprintf(ll, sizeof ll, "%s", sv.ll_desc);
+        counted++;
+    }
+    co->available = counted > 0;
+    snprintf(co->status, sizeof co->status,
+             "sim: valgrind callgrind, exact counts of one kernel call, 1-thread cases; simulated "
+             "D1 %.40s, LL %.40s; %zu counted, %zu not%s%.160s%s",
+             d1[0] ? d1 : "-", ll[0] ? ll : "-", counted, not_counted, first_why[0] ? " (first: " : "",
+             first_why, first_why[0] ? ")" : "");
+    return 0;
+}
+
 static int count_events(run *r, counters_out *co)
 {
+    if (!strcmp(r->o.counters, "sim")) return count_sim(r, co);
     int rc = counter_columns(r->o.counters, co);
     if (rc) return rc;
 #ifdef HAVE_COUNTERS

@@ -64,7 +64,7 @@ pb_status pb_record_stamp(time_t t, char *buf, size_t len);
 
 /* ---- what a run produced ---- */
 
-#define PB_MAX_EVENTS 8
+#define PB_MAX_EVENTS 12 /* --counters sim has 9 */
 
 /* One case: an implementation on a problem, algorithm, layout, direction
  * and thread count.  Numbers not measured are NaN (empty in the CSV, null
