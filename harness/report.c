@@ -617,7 +617,7 @@ static pb_status fig_sweep(const rrun *r, const char *rdir, const char *dir, fig
             set_add(&series, names[series.n]);
         }
     }
-    double xmin = INFINITY, xmax = 0, ymax = 0;
+    double xmin = INFINITY, xmax = 0, ymax = 0, ymin = INFINITY;
     for (size_t s = 0; s < series.n; s++) {
         fprintf(d, "# %s\n", series.v[s]);
         for (size_t i = 0; i < np; i++) {
@@ -629,6 +629,7 @@ static pb_status fig_sweep(const rrun *r, const char *rdir, const char *dir, fig
             xmin = fmin(xmin, c->bytes_total);
             xmax = fmax(xmax, c->bytes_total);
             ymax = fmax(ymax, c->gbps);
+            if (c->gbps > 0) ymin = fmin(ymin, c->gbps);
         }
         fprintf(d, "\n\n");
     }
@@ -651,8 +652,13 @@ static pb_status fig_sweep(const rrun *r, const char *rdir, const char *dir, fig
     FILE *f = gp_open(rdir, r, fig->name, fig->title, w, h);
     if (!f) return fail(msg, mlen, PB_ERR_IO, "%s/%s.gp: %s", rdir, fig->name, strerror(errno));
     fprintf(f, "set logscale x 2\nset xlabel 'working set (bytes moved per call, log scale)'\n");
-    /* headroom above the data for the cache-size labels */
-    fprintf(f, "set ylabel 'GB/s (10^9 bytes/s)'\nset yrange [0:%g]\n", ymax * 1.3);
+    /* headroom above the data for the cache-size labels; a log axis when
+     * the kernels sit far below the reference */
+    if (ymin > 0 && ymax / ymin > 20)
+        fprintf(f, "set ylabel 'GB/s (10^9 bytes/s, log scale)'\nset logscale y 10\nset yrange [%g:%g]\n", ymin / 2,
+                ymax * 12);
+    else
+        fprintf(f, "set ylabel 'GB/s (10^9 bytes/s)'\nset yrange [0:%g]\n", ymax * 1.3);
     fprintf(f, "set xrange [%g:%g]\n", xmin / 1.5, xmax * 1.5);
     fprintf(f, "set bmargin 6\nset key outside right top vertical Left reverse\n");
     /* tics at powers of 4 with KiB / MiB / GiB names */
