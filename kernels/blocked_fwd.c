@@ -1,0 +1,467 @@
+/* `blocked` forward: max (inference and training), avg_incl, avg_excl and
+ * global pooling, NCHW and NHWC, one output row at a time (the slice unit
+ * of pool.h).
+ *
+ * NCHW: an output row is computed in tiles of BL_OT interior outputs (the
+ * windows that lie entirely inside the input row); each tap of the window
+ * is one vector pass over the tile, so the kh input row segments a tile
+ * needs stay in L1 while their kw passes run.  Stride 1 reads the input
+ * row directly; stride 2 (and larger) first splits the row segment into
+ * its stride phases, so every pass is unit-stride.  Outputs whose window
+ * is clipped by padding (at most a few per row) take a scalar path.
+ * NHWC: each output position's taps are vector passes over a tile of BL_CT
+ * channels.
+ *
+ * Max passes use `v > b ? v : b`, which is the reference's rule except
+ * for NaN (a NaN after the first tap would be dropped), so each input row
+ * is checked for NaN once per plane and a row that needs a NaN-holding
+ * input row is computed with the exact scalar scan instead.  Ties keep
+ * the earlier tap, so values (including the sign of zero) and argmax
+ * match the reference bitwise.  Averages sum in float along H then W
+ * (small windows) or in double (large and global windows) and divide
+ * once. */
+#include "blocked.h"
+
+#include <stdlib.h>
+
+#define BL_OT 512 /* NCHW: output columns per tile */
+#define BL_CT 256 /* NHWC: channels per tile */
+
+/* Scratch of one slice call. */
+typedef struct work {
+    float *ph;          /* NCHW: the stride phases of one input row segment */
+    float *vs;          /* NCHW avg: column sums of a tile's input rows */
+    float *rb;          /* NHWC avg: sums of one window row */
+    float *fa;          /* NHWC large avg: float partial sums */
+    double *da;         /* NHWC large avg: double sums */
+    unsigned char *nan; /* per input row: 0 unchecked, 1 clean, 2 holds a NaN */
+    int64_t nan_key;    /* the plane (NCHW) or sample (NHWC) nan[] describes */
+    void *mem;
+} work;
+
+static pb_status work_alloc(const pb_desc *d, work *w)
+{
+    memset(w, 0, sizeof *w);
+    w->nan_key = -1;
+    size_t nf = 0, nd = 0;
+    int64_t tile_in = 0;
+    if (d->layout == PB_LAYOUT_NCHW) {
+        tile_in = (BL_OT - 1) * d->sw + (d->kw - 1) * d->dw + 1;
+        if (tile_in > d->iw) tile_in = d->iw;
+        tile_in += d->sw; /* phases round each up by one */
+        nf = 2 * (size_t)tile_in;
+    } else {
+        int64_t ct = d->c < BL_CT ? d->c : BL_CT;
+        nf = 2 * (size_t)ct;
+        nd = (size_t)ct;
+    }
+    size_t bytes = nd * sizeof(double) + nf * sizeof(float) + (size_t)d->ih;
+    w->mem = malloc(bytes);
+    if (!w->mem) return PB_ERR_NOMEM;
+    char *p = w->mem;
+    w->da = nd ? (double *)p : NULL;
+    p += nd * sizeof(double);
+    float *f = (float *)p;
+    if (d->layout == PB_LAYOUT_NCHW) {
+        w->ph = f;
+        w->vs = f + tile_in;
+    } else {
+        w->rb = f;
+        w->fa = f + nf / 2;
+    }
+    w->nan = (unsigned char *)(p + nf * sizeof(float));
+    return PB_OK;
+}
+
+/* Whether any input row of window y holds a NaN; each row of the current
+ * plane/sample is scanned once. */
+static bool rows_nan(work *w, int64_t key, const float *base, int64_t row_len, int64_t ih,
+                     pb_axis_window y, int64_t dh)
+{
+    if (w->nan_key != key) {
+        memset(w->nan, 0, (size_t)ih);
+        w->nan_key = key;
+    }
+    for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+        int64_t h = y.start + ty * dh;
+        if (!w->nan[h]) w->nan[h] = bl_any_nan(base + h * row_len, row_len) ? 2 : 1;
+        if (w->nan[h] == 2) return true;
+    }
+    return false;
+}
+
+/* Splits row[0..len) into its S stride phases: phase p, element m is
+ * row[S*m + p], at ph[p*plen + m] with plen = ceil(len/S).  Stride 1 needs
+ * no copy. */
+static const float *phases(const float *row, int64_t len, int64_t S, float *ph, int64_t plen)
+{
+    if (S == 1) return row;
+    if (S == 2) {
+        bl_deint2(row, ph, ph + plen, len / 2);
+        if (len & 1) ph[len / 2] = row[len - 1];
+        return ph;
+    }
+    for (int64_t p = 0; p < S; p++)
+        for (int64_t m = 0; S * m + p < len; m++) ph[p * plen + m] = row[S * m + p];
+    return ph;
+}
+
+/* First maximum of a window's rows by 16 lanes: each lane keeps its first
+ * maximum and that position; the winner is the largest value, ties to the
+ * smallest position, which is the reference's first maximum.  The value
+ * is re-read at that position so the sign of a zero is the winner's.
+ * Returns false when a NaN is present (the caller rescans exactly). */
+static bool max_lanes(const float *plane, int64_t iw, int64_t h0, int64_t dh, int64_t nrows,
+                      int64_t x0, int64_t nx, float *val, int32_t *pos)
+{
+    float lv[BL_V];
+    int32_t li[BL_V], nan[BL_V] = {0};
+    bool lanes = false;
+    float sv = 0.0f;
+    int64_t sp = -1;
+    for (int64_t r = 0; r < nrows; r++) {
+        int64_t h = h0 + r * dh;
+        const float *p = plane + h * iw + x0;
+        int32_t base = (int32_t)(h * iw + x0);
+        int64_t i = 0;
+        if (!lanes && nx >= BL_V) {
+            for (int j = 0; j < BL_V; j++) {
+                lv[j] = p[j];
+                li[j] = base + j;
+                nan[j] = -(int32_t)(p[j] != p[j]);
+            }
+            lanes = true;
+            i = BL_V;
+        }
+        for (; i + BL_V <= nx; i += BL_V)
+            for (int j = 0; j < BL_V; j++) {
+                float v = p[i + j], b = lv[j];
+                int32_t m = -(int32_t)(v > b);
+                lv[j] = v > b ? v : b;
+                li[j] = ((base + (int32_t)(i + j)) & m) | (li[j] & ~m);
+                nan[j] |= -(int32_t)(v != v);
+            }
+        for (; i < nx; i++) {
+            float v = p[i];
+            if (v != v) return false;
+            if (sp < 0 || v > sv) {
+                sv = v;
+                sp = base + i;
+            }
+        }
+    }
+    int64_t best = sp;
+    float bv = sv;
+    if (lanes) {
+        int32_t any = 0;
+        for (int j = 0; j < BL_V; j++) any |= nan[j];
+        if (any) return false;
+        for (int j = 0; j < BL_V; j++)
+            if (best < 0 || lv[j] > bv || (lv[j] == bv && li[j] < best)) {
+                bv = lv[j];
+                best = li[j];
+            }
+    }
+    *pos = (int32_t)best;
+    *val = plane[best];
+    return true;
+}
+
+/* Average of one NCHW window summed in double (large windows). */
+static float avg_f64(const pb_desc *d, const float *plane, pb_axis_window y, pb_axis_window x)
+{
+    double s = 0.0;
+    int64_t nx = x.t_hi - x.t_lo;
+    for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+        const float *row = plane + (y.start + ty * d->dh) * d->iw;
+        if (d->dw == 1)
+            s += pb_bl_sum_f64(row + (x.start + x.t_lo), nx);
+        else
+            for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) s += (double)row[x.start + tx * d->dw];
+    }
+    return (float)(s / (double)(bl_div_factor(d, y) * bl_div_factor(d, x)));
+}
+
+/* One output whose window is clipped along W (or any output of a row that
+ * cannot take the vector path): the scalar form of the same rules. */
+static void nchw_edge(const pb_desc *d, const float *plane, float *out, int32_t *ix,
+                      pb_axis_window y, int64_t ow)
+{
+    pb_axis_window x = bl_win_w(d, ow);
+    if (d->alg == PB_ALG_MAX) {
+        int32_t p;
+        *out = pb_bl_max_exact(plane, d->iw, 1, d->iw, y, d->dh, x, d->dw, &p);
+        if (ix) *ix = p;
+        return;
+    }
+    if (!bl_avg_small(d)) {
+        *out = avg_f64(d, plane, y, x);
+        return;
+    }
+    float s = 0.0f;
+    for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+        const float *col = plane + (x.start + tx * d->dw);
+        float cs = col[(y.start + y.t_lo * d->dh) * d->iw];
+        for (int64_t ty = y.t_lo + 1; ty < y.t_hi; ty++) cs += col[(y.start + ty * d->dh) * d->iw];
+        s = tx == x.t_lo ? cs : s + cs;
+    }
+    *out = s / (float)(bl_div_factor(d, y) * bl_div_factor(d, x));
+}
+
+/* ix[i] += base + i*S with the common strides as constants (no multiply). */
+static void iota_add(int32_t *ix, int32_t base, int64_t S, int64_t n)
+{
+    if (S == 1)
+        bl_iota_add(ix, base, 1, n);
+    else if (S == 2)
+        bl_iota_add(ix, base, 2, n);
+    else
+        bl_iota_add(ix, base, (int32_t)S, n);
+}
+
+/* The interior tiles of one NCHW output row: outputs [lo, hi), whose
+ * windows lie inside the input row. */
+static void nchw_tiles(const pb_desc *d, work *w, const float *plane, float *out, int32_t *ix,
+                       pb_axis_window y, int64_t lo, int64_t hi)
+{
+    const int64_t iw = d->iw, S = d->sw, kw = d->kw, dw = d->dw, dh = d->dh;
+    const int64_t span = (kw - 1) * dw;
+    for (int64_t t0 = lo; t0 < hi; t0 += BL_OT) {
+        const int64_t nt = hi - t0 < BL_OT ? hi - t0 : BL_OT;
+        const int64_t xs = t0 * S - d->pl;       /* first input column of the tile */
+        const int64_t len = (nt - 1) * S + span + 1; /* input columns it needs */
+        const int64_t plen = (len + S - 1) / S;
+        float *o = out + t0;
+        int32_t *io = ix ? ix + t0 : NULL;
+        bool first = true;
+        if (d->alg == PB_ALG_MAX) {
+            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+                const float *src = phases(plane + (y.start + ty * dh) * iw + xs, len, S, w->ph, plen);
+                int64_t roff = (ty - y.t_lo) * dh * iw;
+                for (int64_t tx = 0; tx < kw; tx++) {
+                    int64_t off = tx * dw;
+                    const float *p = S == 1 ? src + off : src + (off % S) * plen + off / S;
+                    /* tag: the tap's offset from the window's first in-input
+                     * row and column; iota_add turns it into h*iw + w */
+                    int32_t tag = (int32_t)(roff + off);
+                    if (first) {
+                        bl_copy(o, p, nt);
+                        if (io) bl_fill_i32(io, tag, nt);
+                        first = false;
+                    } else if (io) {
+                        bl_max_arg_into(o, io, p, nt, tag);
+                    } else {
+                        bl_max_into(o, p, nt);
+                    }
+                }
+            }
+            if (io) iota_add(io, (int32_t)((y.start + y.t_lo * dh) * iw + xs), S, nt);
+        } else {
+            float *vs = w->vs;
+            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+                const float *row = plane + (y.start + ty * dh) * iw + xs;
+                if (ty == y.t_lo)
+                    bl_copy(vs, row, len);
+                else
+                    bl_add_into(vs, row, len);
+            }
+            const float *src = phases(vs, len, S, w->ph, plen);
+            for (int64_t tx = 0; tx < kw; tx++) {
+                int64_t off = tx * dw;
+                const float *p = S == 1 ? src + off : src + (off % S) * plen + off / S;
+                if (first) {
+                    bl_copy(o, p, nt);
+                    first = false;
+                } else {
+                    bl_add_into(o, p, nt);
+                }
+            }
+            /* interior windows tap kw columns in both avg variants */
+            bl_div_by(o, (float)(bl_div_factor(d, y) * kw), nt);
+        }
+    }
+}
+
+/* One NCHW output row oh of plane `key`. */
+static void nchw_row(const pb_desc *d, work *w, const float *plane, float *out, int32_t *ix,
+                     int64_t oh, int64_t key)
+{
+    const int64_t iw = d->iw, OW = d->ow, S = d->sw, pl = d->pl;
+    const pb_axis_window y = bl_win_h(d, oh);
+    const bool is_max = d->alg == PB_ALG_MAX;
+
+    if (is_max && rows_nan(w, key, plane, iw, d->ih, y, d->dh)) {
+        for (int64_t ow = 0; ow < OW; ow++) nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, ow);
+        return;
+    }
+    /* wide dense max windows: vectorize along the window instead of W */
+    if ((is_max && d->kw >= BL_V && d->dw == 1) || (!is_max && !bl_avg_small(d))) {
+        for (int64_t ow = 0; ow < OW; ow++) {
+            pb_axis_window x = bl_win_w(d, ow);
+            if (!is_max) {
+                out[ow] = avg_f64(d, plane, y, x);
+                continue;
+            }
+            int32_t p;
+            if (!max_lanes(plane, iw, y.start + y.t_lo * d->dh, d->dh, y.t_hi - y.t_lo,
+                           x.start + x.t_lo, x.t_hi - x.t_lo, &out[ow], &p))
+                out[ow] = pb_bl_max_exact(plane, iw, 1, iw, y, d->dh, x, 1, &p);
+            if (ix) ix[ow] = p;
+        }
+        return;
+    }
+    /* interior: ow*S - pl >= 0 and ow*S - pl + (kw-1)*dw <= iw - 1 */
+    int64_t lo = (pl + S - 1) / S;
+    int64_t lim = iw - 1 - (d->kw - 1) * d->dw + pl;
+    int64_t hi = lim >= 0 ? lim / S + 1 : 0;
+    if (hi > OW) hi = OW;
+    if (lo > hi) lo = hi;
+    for (int64_t ow = 0; ow < lo; ow++) nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, ow);
+    for (int64_t ow = hi; ow < OW; ow++) nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, ow);
+    nchw_tiles(d, w, plane, out, ix, y, lo, hi);
+}
+
+/* One output plane of global pooling (the window is the whole plane). */
+static void nchw_global(const float *plane, int64_t ih, int64_t iw, bool is_max, float *out,
+                        int32_t *ix)
+{
+    int64_t L = ih * iw;
+    if (!is_max) {
+        *out = (float)(pb_bl_sum_f64(plane, L) / (double)L);
+        return;
+    }
+    int32_t p;
+    /* the plane is contiguous: one "row" of L elements */
+    if (!max_lanes(plane, 0, 0, 1, 1, 0, L, out, &p)) {
+        pb_axis_window y = {.start = 0, .t_lo = 0, .t_hi = ih, .n_pad = ih};
+        pb_axis_window x = {.start = 0, .t_lo = 0, .t_hi = iw, .n_pad = iw};
+        *out = pb_bl_max_exact(plane, iw, 1, iw, y, 1, x, 1, &p);
+    }
+    if (ix) *ix = p;
+}
+
+/* One NHWC output row oh of sample n (all channels). */
+static void nhwc_row(const pb_desc *d, work *w, const float *src_n, float *out, int32_t *ix,
+                     int64_t oh, int64_t n)
+{
+    const int64_t C = d->c, iw = d->iw, rs = iw * C, dh = d->dh, dw = d->dw;
+    const pb_axis_window y = bl_win_h(d, oh);
+
+    if (d->alg == PB_ALG_MAX && rows_nan(w, n, src_n, rs, d->ih, y, dh)) {
+        for (int64_t ow = 0; ow < d->ow; ow++) {
+            pb_axis_window x = bl_win_w(d, ow);
+            for (int64_t c = 0; c < C; c++) {
+                int32_t p;
+                out[ow * C + c] = pb_bl_max_exact(src_n + c, rs, C, iw, y, dh, x, dw, &p);
+                if (ix) ix[ow * C + c] = p;
+            }
+        }
+        return;
+    }
+    const int64_t dy = bl_div_factor(d, y);
+    const bool small = bl_avg_small(d);
+    for (int64_t c0 = 0; c0 < C; c0 += BL_CT) {
+        const int64_t nc = C - c0 < BL_CT ? C - c0 : BL_CT;
+        for (int64_t ow = 0; ow < d->ow; ow++) {
+            const pb_axis_window x = bl_win_w(d, ow);
+            float *o = out + ow * C + c0;
+            int32_t *io = ix ? ix + ow * C + c0 : NULL;
+            if (d->alg == PB_ALG_MAX) {
+                bool first = true;
+                for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+                    int64_t h = y.start + ty * dh;
+                    for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+                        int64_t wv = x.start + tx * dw;
+                        const float *tap = src_n + (h * iw + wv) * C + c0;
+                        int32_t pos = (int32_t)(h * iw + wv);
+                        if (first) {
+                            bl_copy(o, tap, nc);
+                            if (io) bl_fill_i32(io, pos, nc);
+                            first = false;
+                        } else if (io) {
+                            bl_max_arg_into(o, io, tap, nc, pos);
+                        } else {
+                            bl_max_into(o, tap, nc);
+                        }
+                    }
+                }
+                continue;
+            }
+            const int64_t div = dy * bl_div_factor(d, x);
+            if (small) {
+                /* row sums first, then across rows: shallow float sums */
+                for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+                    const float *row = src_n + (y.start + ty * dh) * rs + c0;
+                    float *acc = ty == y.t_lo ? o : w->rb;
+                    for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+                        const float *tap = row + (x.start + tx * dw) * C;
+                        if (tx == x.t_lo)
+                            bl_copy(acc, tap, nc);
+                        else
+                            bl_add_into(acc, tap, nc);
+                    }
+                    if (acc != o) bl_add_into(o, acc, nc);
+                }
+                bl_div_by(o, (float)div, nc);
+                continue;
+            }
+            /* large window: float partials of 8 taps flushed into double */
+            int64_t k = 0;
+            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+                const float *row = src_n + (y.start + ty * dh) * rs + c0;
+                for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+                    const float *tap = row + (x.start + tx * dw) * C;
+                    if (k % 8 == 0)
+                        bl_copy(w->fa, tap, nc);
+                    else
+                        bl_add_into(w->fa, tap, nc);
+                    if (++k % 8 == 0) {
+                        if (k == 8)
+                            bl_cvt_f64(w->da, w->fa, nc);
+                        else
+                            bl_add_f64(w->da, w->fa, nc);
+                    }
+                }
+            }
+            if (k % 8) {
+                if (k < 8)
+                    bl_cvt_f64(w->da, w->fa, nc);
+                else
+                    bl_add_f64(w->da, w->fa, nc);
+            }
+            bl_div_f64_to_f32(o, w->da, (double)div, nc);
+        }
+    }
+}
+
+pb_status pb_blocked_fwd_rows(const pb_desc *d, const pb_args *a, void *state, int64_t begin,
+                              int64_t end)
+{
+    (void)state;
+    pb_status st = pb_bl_check_fwd(d, a);
+    if (st != PB_OK) return st;
+    if (begin < 0 || end < begin || end > pb_fwd_rows(d)) return PB_ERR_SHAPE;
+    if (begin == end) return PB_OK;
+    int32_t *ws = d->alg == PB_ALG_MAX ? a->ws : NULL;
+    const int64_t OH = d->oh, OW = d->ow, plane = d->ih * d->iw;
+
+    if (d->layout == PB_LAYOUT_NCHW && bl_plane_window(d)) {
+        for (int64_t r = begin; r < end; r++)
+            nchw_global(a->src + r * plane, d->ih, d->iw, d->alg == PB_ALG_MAX, a->dst + r,
+                        ws ? ws + r : NULL);
+        return PB_OK;
+    }
+    work w;
+    st = work_alloc(d, &w);
+    if (st != PB_OK) return st;
+    for (int64_t r = begin; r < end; r++) {
+        int64_t p = r / OH, oh = r % OH;
+        if (d->layout == PB_LAYOUT_NCHW)
+            nchw_row(d, &w, a->src + p * plane, a->dst + r * OW, ws ? ws + r * OW : NULL, oh, p);
+        else
+            nhwc_row(d, &w, a->src + p * plane * d->c, a->dst + r * OW * d->c,
+                     ws ? ws + r * OW * d->c : NULL, oh, p);
+    }
+    free(w.mem);
+    return PB_OK;
+}
