@@ -31,6 +31,28 @@
  * vectorizer runs. */
 #define BL_INLINE static inline __attribute__((always_inline))
 
+/* Runs the statement(s) for i in [0, n): chunks of BL_V and of 4 with
+ * fixed-count inner loops (vectorized), then at most 3 scalar steps. */
+#define BL_FOR(n, ...)                                                           \
+    do {                                                                         \
+        const int64_t n_ = (n);                                                  \
+        int64_t i_ = 0;                                                          \
+        for (; i_ + BL_V <= n_; i_ += BL_V)                                      \
+            for (int j_ = 0; j_ < BL_V; j_++) {                                  \
+                const int64_t i = i_ + j_;                                       \
+                __VA_ARGS__                                                      \
+            }                                                                    \
+        for (; i_ + 4 <= n_; i_ += 4)                                            \
+            for (int j_ = 0; j_ < 4; j_++) {                                     \
+                const int64_t i = i_ + j_;                                       \
+                __VA_ARGS__                                                      \
+            }                                                                    \
+        for (; i_ < n_; i_++) {                                                  \
+            const int64_t i = i_;                                                \
+            __VA_ARGS__                                                          \
+        }                                                                        \
+    } while (0)
+
 /* a[i] = s[i] */
 BL_INLINE void bl_copy(float *restrict a, const float *restrict s, int64_t n)
 {
@@ -40,120 +62,69 @@ BL_INLINE void bl_copy(float *restrict a, const float *restrict s, int64_t n)
 /* a[i] = v */
 BL_INLINE void bl_fill_i32(int32_t *restrict a, int32_t v, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) a[i + j] = v;
-    for (; i < n; i++) a[i] = v;
-}
-
-BL_INLINE void bl_fill_f32(float *restrict a, float v, int64_t n)
-{
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) a[i + j] = v;
-    for (; i < n; i++) a[i] = v;
+    BL_FOR(n, a[i] = v;);
 }
 
 /* a[i] = s[i] > a[i] ? s[i] : a[i]: the reference's update rule for
  * non-NaN data (ties keep the earlier tap); maxps computes exactly this. */
 BL_INLINE void bl_max_into(float *restrict a, const float *restrict s, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) {
-            float v = s[i + j], b = a[i + j];
-            a[i + j] = v > b ? v : b;
-        }
-    for (; i < n; i++) {
-        float v = s[i], b = a[i];
-        a[i] = v > b ? v : b;
-    }
+    BL_FOR(n, float v = s[i]; float b = a[i]; a[i] = v > b ? v : b;);
 }
 
 /* The same, and where s wins, ix[i] = tag (a per-pass constant). */
 BL_INLINE void bl_max_arg_into(float *restrict a, int32_t *restrict ix, const float *restrict s,
                                int64_t n, int32_t tag)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) {
-            float v = s[i + j], b = a[i + j];
-            int32_t m = -(int32_t)(v > b);
-            a[i + j] = v > b ? v : b;
-            ix[i + j] = (tag & m) | (ix[i + j] & ~m);
-        }
-    for (; i < n; i++) {
-        float v = s[i], b = a[i];
-        if (v > b) {
-            a[i] = v;
-            ix[i] = tag;
-        }
-    }
+    BL_FOR(n, float v = s[i]; float b = a[i]; int32_t m = -(int32_t)(v > b);
+           a[i] = v > b ? v : b; ix[i] = (tag & m) | (ix[i] & ~m););
 }
 
 /* ix[i] += base + i*step (turns per-tap tags into plane positions). */
 BL_INLINE void bl_iota_add(int32_t *restrict ix, int32_t base, int32_t step, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) ix[i + j] += base + (int32_t)(i + j) * step;
-    for (; i < n; i++) ix[i] += base + (int32_t)i * step;
+    BL_FOR(n, ix[i] += base + (int32_t)i * step;);
 }
 
 /* a[i] += s[i] */
 BL_INLINE void bl_add_into(float *restrict a, const float *restrict s, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) a[i + j] += s[i + j];
-    for (; i < n; i++) a[i] += s[i];
+    BL_FOR(n, a[i] += s[i];);
 }
 
 /* a[i] /= dv.  A true division, not a reciprocal multiply: it keeps the
  * rounding of the final step to half an ulp. */
 BL_INLINE void bl_div_by(float *restrict a, float dv, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) a[i + j] = a[i + j] / dv;
-    for (; i < n; i++) a[i] = a[i] / dv;
+    BL_FOR(n, a[i] = a[i] / dv;);
 }
 
 /* a[i] += s[i], double accumulator fed in float */
 BL_INLINE void bl_add_f64(double *restrict a, const float *restrict s, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) a[i + j] += (double)s[i + j];
-    for (; i < n; i++) a[i] += (double)s[i];
+    BL_FOR(n, a[i] += (double)s[i];);
 }
 
 /* a[i] = (double)s[i] */
 BL_INLINE void bl_cvt_f64(double *restrict a, const float *restrict s, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) a[i + j] = (double)s[i + j];
-    for (; i < n; i++) a[i] = (double)s[i];
+    BL_FOR(n, a[i] = (double)s[i];);
 }
 
 /* o[i] = (float)(s[i] / dv), rounded once like the reference */
 BL_INLINE void bl_div_f64_to_f32(float *restrict o, const double *restrict s, double dv, int64_t n)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V)
-        for (int j = 0; j < BL_V; j++) o[i + j] = (float)(s[i + j] / dv);
-    for (; i < n; i++) o[i] = (float)(s[i] / dv);
+    BL_FOR(n, o[i] = (float)(s[i] / dv););
 }
 
-/* True when s[0..n) holds a NaN.  The fast max passes ignore a NaN that is
- * not the first tap, so a row with one goes to the exact scalar path. */
+/* True when s[0..n) holds a NaN.  The fast max kernels ignore a NaN that
+ * is not the first tap, so a row with one goes to the exact scalar path. */
 BL_INLINE bool bl_any_nan(const float *restrict s, int64_t n)
 {
     int64_t i = 0;
-    for (; i + 4 * BL_V <= n; i += 4 * BL_V) {
+    for (; i + BL_V <= n; i += BL_V) {
         int32_t m = 0;
-        for (int j = 0; j < 4 * BL_V; j++) m |= -(int32_t)(s[i + j] != s[i + j]);
+        for (int j = 0; j < BL_V; j++) m |= -(int32_t)(s[i + j] != s[i + j]);
         if (m) return true;
     }
     for (; i < n; i++)
@@ -164,17 +135,117 @@ BL_INLINE bool bl_any_nan(const float *restrict s, int64_t n)
 /* e[i] = r[2i], o[i] = r[2i+1] for i < np */
 BL_INLINE void bl_deint2(const float *restrict r, float *restrict e, float *restrict o, int64_t np)
 {
-    int64_t i = 0;
-    for (; i + BL_V <= np; i += BL_V)
-        for (int j = 0; j < BL_V; j++) {
-            e[i + j] = r[2 * (i + j)];
-            o[i + j] = r[2 * (i + j) + 1];
+    BL_FOR(np, e[i] = r[2 * i]; o[i] = r[2 * i + 1];);
+}
+
+/* Fused window kernels: all NT <= 9 taps of an output in one loop, the
+ * running maximum or sum in registers.  ST = 1: tap k of output i is
+ * tk[i], each tap its own restrict pointer (a window row read at the tap's
+ * offset, or one channel vector in NHWC).  ST = 2 (2-wide windows at
+ * stride 2): the taps come in pairs from the raw rows, taps 2r and 2r+1 of
+ * output i are tr[2i] and tr[2i+1], a full even/odd group the vectorizer
+ * deinterleaves itself.  NT and ST are constants at every call site, so
+ * the unused taps fold away. */
+#define BL_TAPS                                                                   \
+    const float *restrict t0, const float *restrict t1, const float *restrict t2, \
+        const float *restrict t3, const float *restrict t4, const float *restrict t5, \
+        const float *restrict t6, const float *restrict t7, const float *restrict t8
+#define BL_L0 (ST == 2 ? t0[2 * i] : t0[i])
+#define BL_L1 (ST == 2 ? t0[2 * i + 1] : t1[i])
+#define BL_L2 (ST == 2 ? t1[2 * i] : t2[i])
+#define BL_L3 (ST == 2 ? t1[2 * i + 1] : t3[i])
+#define BL_L4 (ST == 2 ? t2[2 * i] : t4[i])
+#define BL_L5 (ST == 2 ? t2[2 * i + 1] : t5[i])
+#define BL_L6 (ST == 2 ? t3[2 * i] : t6[i])
+#define BL_L7 (ST == 2 ? t3[2 * i + 1] : t7[i])
+#define BL_L8 (ST == 2 ? t4[2 * i] : t8[i])
+#define BL_MAX_TAP(k)                                                             \
+    if (NT > k) {                                                                 \
+        float v = BL_L##k;                                                        \
+        m = v > m ? v : m;                                                        \
+    }
+#define BL_EQ_TAP(k)                                                              \
+    if (NT > k) {                                                                 \
+        float e = BL_L##k == m ? h##k : 0.0f;                                     \
+        x = e > x ? e : x;                                                        \
+    }
+
+/* o[i] = first maximum of the taps (non-NaN data) */
+BL_INLINE void bl_fmax(float *restrict o, int NT, int ST, int64_t n, BL_TAPS)
+{
+    BL_FOR(n, float m = BL_L0; BL_MAX_TAP(1) BL_MAX_TAP(2) BL_MAX_TAP(3) BL_MAX_TAP(4)
+                  BL_MAX_TAP(5) BL_MAX_TAP(6) BL_MAX_TAP(7) BL_MAX_TAP(8) o[i] = m;);
+}
+
+/* The same with ix[i] = g[k] + base + i*step for the winning tap k.  The
+ * tags must increase with k and stay below 2^23: the first tap equal to the
+ * maximum is found as the largest of (tk == m ? big - g[k] : 0) in float
+ * (cmpeqps, andps, maxps per tap, no integer blends, which SSE2 lacks). */
+#define BL_FMAX_ARG_BODY                                                          \
+    float m = BL_L0;                                                              \
+    BL_MAX_TAP(1) BL_MAX_TAP(2) BL_MAX_TAP(3) BL_MAX_TAP(4) BL_MAX_TAP(5)         \
+    BL_MAX_TAP(6) BL_MAX_TAP(7) BL_MAX_TAP(8)                                     \
+    int32_t q = g0;                                                               \
+    if (NT == 2) {                                                                \
+        /* gcc threads the equality test of two taps into branches: blend */      \
+        int32_t mk = -(int32_t)(BL_L1 > BL_L0);                                   \
+        q = (g1 & mk) | (g0 & ~mk);                                               \
+    } else if (NT > 2) {                                                          \
+        float x = BL_L0 == m ? h0 : 0.0f;                                         \
+        BL_EQ_TAP(1) BL_EQ_TAP(2) BL_EQ_TAP(3) BL_EQ_TAP(4) BL_EQ_TAP(5)          \
+        BL_EQ_TAP(6) BL_EQ_TAP(7) BL_EQ_TAP(8)                                    \
+        q = (int32_t)(big - x);                                                   \
+    }                                                                             \
+    o[i] = m;                                                                     \
+    ix[i] = q + p;                                                                \
+    p += step;
+BL_INLINE void bl_fmax_arg(float *restrict o, int32_t *restrict ix, int NT, int ST, int64_t n,
+                           const int32_t *g, int32_t base, int32_t step, BL_TAPS)
+{
+    const int32_t g0 = g[0], g1 = NT > 1 ? g[1] : 0;
+    const float big = (float)g[NT - 1] + 1.0f;
+    const float h0 = big - (float)g[0], h1 = NT > 1 ? big - (float)g[1] : 0.0f,
+                h2 = NT > 2 ? big - (float)g[2] : 0.0f, h3 = NT > 3 ? big - (float)g[3] : 0.0f,
+                h4 = NT > 4 ? big - (float)g[4] : 0.0f, h5 = NT > 5 ? big - (float)g[5] : 0.0f,
+                h6 = NT > 6 ? big - (float)g[6] : 0.0f, h7 = NT > 7 ? big - (float)g[7] : 0.0f,
+                h8 = NT > 8 ? big - (float)g[8] : 0.0f;
+    /* the running position p is an induction variable, not i*step: SSE2
+     * has no 32-bit vector multiply */
+    int64_t i_ = 0;
+    for (; i_ + BL_V <= n; i_ += BL_V) {
+        int32_t p = base + (int32_t)i_ * step;
+        for (int j_ = 0; j_ < BL_V; j_++) {
+            const int64_t i = i_ + j_;
+            BL_FMAX_ARG_BODY
         }
-    for (; i < np; i++) {
-        e[i] = r[2 * i];
-        o[i] = r[2 * i + 1];
+    }
+    for (; i_ + 4 <= n; i_ += 4) {
+        int32_t p = base + (int32_t)i_ * step;
+        for (int j_ = 0; j_ < 4; j_++) {
+            const int64_t i = i_ + j_;
+            BL_FMAX_ARG_BODY
+        }
+    }
+    for (; i_ < n; i_++) {
+        int32_t p = base + (int32_t)i_ * step;
+        const int64_t i = i_;
+        BL_FMAX_ARG_BODY
     }
 }
+#undef BL_FMAX_ARG_BODY
+
+/* o[i] = (sum of NR rows of KW taps) / dv, summed per row first (taps
+ * row-major: row r is taps r*KW .. r*KW+KW-1) so the float sums stay
+ * shallow. */
+#define BL_T(k) (NR * KW > k ? BL_L##k : 0.0f)
+BL_INLINE void bl_favg(float *restrict o, int NR, int KW, int ST, int64_t n, float dv, BL_TAPS)
+{
+    BL_FOR(n, float s0 = KW == 1 ? BL_T(0) : KW == 2 ? BL_T(0) + BL_T(1) : BL_T(0) + BL_T(1) + BL_T(2);
+           float s1 = NR < 2 ? 0.0f : KW == 1 ? BL_T(1) : KW == 2 ? BL_T(2) + BL_T(3) : BL_T(3) + BL_T(4) + BL_T(5);
+           float s2 = NR < 3 ? 0.0f : KW == 1 ? BL_T(2) : KW == 2 ? BL_T(4) + BL_T(5) : BL_T(6) + BL_T(7) + BL_T(8);
+           float s = NR == 1 ? s0 : NR == 2 ? s0 + s1 : s0 + s1 + s2; o[i] = s / dv;);
+}
+#undef BL_T
 
 /* Sum of s[0..n) in double: float partial sums of 8 chunks per lane (16
  * lanes, so the float rounding error stays a few ulps), flushed into double

@@ -3,73 +3,151 @@
  * of pool.h).
  *
  * NCHW: an output row is computed in tiles of BL_OT interior outputs (the
- * windows that lie entirely inside the input row); each tap of the window
- * is one vector pass over the tile, so the kh input row segments a tile
- * needs stay in L1 while their kw passes run.  Stride 1 reads the input
- * row directly; stride 2 (and larger) first splits the row segment into
- * its stride phases, so every pass is unit-stride.  Outputs whose window
- * is clipped by padding (at most a few per row) take a scalar path.
- * NHWC: each output position's taps are vector passes over a tile of BL_CT
- * channels.
+ * windows that lie entirely inside the input row), so the kh input row
+ * segments a tile needs stay in L1.  When the window has at most BL_MAXT
+ * taps, one fused kernel computes each output from all its taps in
+ * registers; stride 1 reads the input rows directly, 2-wide windows at
+ * stride 2 read even/odd pairs directly, other strides first split each row
+ * segment into its stride phases so every tap is unit-stride.  Larger
+ * windows run one vector pass per tap over the tile.  Outputs whose window
+ * is clipped by padding (a few per row) take a scalar path.
+ * NHWC: the taps of each output position are channel vectors; the same
+ * fused kernels (or passes) run over tiles of BL_CT channels.
+ * Wide dense windows (and global pooling) vectorize along the window.
  *
- * Max passes use `v > b ? v : b`, which is the reference's rule except
+ * The max kernels use `v > b ? v : b`, which is the reference's rule except
  * for NaN (a NaN after the first tap would be dropped), so each input row
  * is checked for NaN once per plane and a row that needs a NaN-holding
  * input row is computed with the exact scalar scan instead.  Ties keep
- * the earlier tap, so values (including the sign of zero) and argmax
- * match the reference bitwise.  Averages sum in float along H then W
- * (small windows) or in double (large and global windows) and divide
- * once. */
+ * the earlier tap, so values (including the sign of zero) and argmax match
+ * the reference bitwise.  Averages sum in float along W then H (small
+ * windows) or in double (large and global windows) and divide once. */
 #include "blocked.h"
 
 #include <stdlib.h>
 
-#define BL_OT 512 /* NCHW: output columns per tile */
-#define BL_CT 256 /* NHWC: channels per tile */
+#define BL_OT 512   /* NCHW: output columns per tile */
+#define BL_CT 256   /* NHWC: channels per tile */
+#define BL_MAXT 9   /* taps of the fused kernels */
+#define BL_TAG_MAX ((int64_t)1 << 23) /* argmax tags of bl_fmax_arg are exact floats */
 
-/* Scratch of one slice call. */
+/* The fused kernels of blocked.h with tap count and tap stride made
+ * constant: one instance per case. */
+#define BL_TAP_ARGS t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8]
+#define BL_NT_CASES(CASE, ST)                                                     \
+    CASE(1, ST) CASE(2, ST) CASE(3, ST) CASE(4, ST) CASE(5, ST) CASE(6, ST) CASE(7, ST) \
+    CASE(8, ST) CASE(9, ST)
+
+/* st: 1, or 2 for even/odd pairs (nt even) */
+static void fmax_n(float *o, int nt, int st, int64_t n, const float *const *t)
+{
+#define CASE(N, ST)                                                               \
+    case N:                                                                       \
+        bl_fmax(o, N, ST, n, BL_TAP_ARGS);                                        \
+        return;
+    if (st == 2) {
+        switch (nt) { CASE(2, 2) CASE(4, 2) }
+        return;
+    }
+    switch (nt) { BL_NT_CASES(CASE, 1) }
+#undef CASE
+}
+
+static void fmax_arg_n(float *o, int32_t *ix, int nt, int st, int64_t n, const int32_t *g,
+                       int32_t base, int32_t step, const float *const *t)
+{
+#define CASE(N, ST)                                                               \
+    case N:                                                                       \
+        bl_fmax_arg(o, ix, N, ST, n, g, base, step, BL_TAP_ARGS);                 \
+        return;
+    if (st == 2) {
+        switch (nt) { CASE(2, 2) CASE(4, 2) }
+        return;
+    }
+    switch (nt) { BL_NT_CASES(CASE, 1) }
+#undef CASE
+}
+
+static void favg_n(float *o, int nr, int kw, int st, int64_t n, float dv, const float *const *t)
+{
+#define CASE(R, K, ST)                                                            \
+    case R * 4 + K:                                                               \
+        bl_favg(o, R, K, ST, n, dv, BL_TAP_ARGS);                                 \
+        return;
+    if (st == 2) {
+        switch (nr * 4 + kw) { CASE(1, 2, 2) CASE(2, 2, 2) }
+        return;
+    }
+    switch (nr * 4 + kw) {
+        CASE(1, 1, 1) CASE(1, 2, 1) CASE(1, 3, 1) CASE(2, 1, 1) CASE(2, 2, 1) CASE(2, 3, 1)
+        CASE(3, 1, 1) CASE(3, 2, 1) CASE(3, 3, 1)
+    }
+#undef CASE
+}
+
+/* Scratch and per-call precomputation of one slice call. */
 typedef struct work {
-    float *ph;          /* NCHW: the stride phases of one input row segment */
-    float *vs;          /* NCHW avg: column sums of a tile's input rows */
-    float *rb;          /* NHWC avg: sums of one window row */
-    float *fa;          /* NHWC large avg: float partial sums */
-    double *da;         /* NHWC large avg: double sums */
+    pb_axis_window *yw; /* window of every output row */
+    pb_axis_window *xw; /* window of every output column */
     unsigned char *nan; /* per input row: 0 unchecked, 1 clean, 2 holds a NaN */
     int64_t nan_key;    /* the plane (NCHW) or sample (NHWC) nan[] describes */
+    /* NCHW */
+    float *ph;          /* stride phases of up to BL_MAXT input row segments */
+    int64_t ph_ld;      /* floats per row segment in ph */
+    float *vs;          /* avg passes: column sums of a tile's input rows */
+    int64_t lo, hi;     /* interior output columns [lo, hi) */
+    /* NHWC */
+    float *rb;          /* avg: sums of one window row */
+    float *fa;          /* large avg: float partial sums */
+    double *da;         /* large avg: double sums */
     void *mem;
 } work;
 
-static pb_status work_alloc(const pb_desc *d, work *w)
+static pb_status work_init(const pb_desc *d, work *w)
 {
     memset(w, 0, sizeof *w);
     w->nan_key = -1;
-    size_t nf = 0, nd = 0;
+    size_t nwin = (size_t)(d->oh + d->ow), nd = 0, nf = 0;
     int64_t tile_in = 0;
     if (d->layout == PB_LAYOUT_NCHW) {
         tile_in = (BL_OT - 1) * d->sw + (d->kw - 1) * d->dw + 1;
         if (tile_in > d->iw) tile_in = d->iw;
         tile_in += d->sw; /* phases round each up by one */
-        nf = 2 * (size_t)tile_in;
+        nf = (BL_MAXT + 1) * (size_t)tile_in;
     } else {
         int64_t ct = d->c < BL_CT ? d->c : BL_CT;
         nf = 2 * (size_t)ct;
         nd = (size_t)ct;
     }
-    size_t bytes = nd * sizeof(double) + nf * sizeof(float) + (size_t)d->ih;
-    w->mem = malloc(bytes);
-    if (!w->mem) return PB_ERR_NOMEM;
-    char *p = w->mem;
+    size_t bytes = nwin * sizeof(pb_axis_window) + nd * sizeof(double) + nf * sizeof(float) +
+                   (size_t)d->ih;
+    char *p = w->mem = malloc(bytes);
+    if (!p) return PB_ERR_NOMEM;
+    w->yw = (pb_axis_window *)p;
+    w->xw = w->yw + d->oh;
+    p += nwin * sizeof(pb_axis_window);
     w->da = nd ? (double *)p : NULL;
     p += nd * sizeof(double);
     float *f = (float *)p;
     if (d->layout == PB_LAYOUT_NCHW) {
         w->ph = f;
-        w->vs = f + tile_in;
+        w->ph_ld = tile_in;
+        w->vs = f + BL_MAXT * tile_in;
     } else {
         w->rb = f;
         w->fa = f + nf / 2;
     }
     w->nan = (unsigned char *)(p + nf * sizeof(float));
+    for (int64_t oh = 0; oh < d->oh; oh++) w->yw[oh] = bl_win_h(d, oh);
+    for (int64_t ow = 0; ow < d->ow; ow++) w->xw[ow] = bl_win_w(d, ow);
+    /* interior: ow*S - pl >= 0 and ow*S - pl + (kw-1)*dw <= iw - 1 */
+    int64_t lo = (d->pl + d->sw - 1) / d->sw;
+    int64_t lim = d->iw - 1 - (d->kw - 1) * d->dw + d->pl;
+    int64_t hi = lim >= 0 ? lim / d->sw + 1 : 0;
+    if (hi > d->ow) hi = d->ow;
+    if (lo > hi) lo = hi;
+    w->lo = lo;
+    w->hi = hi;
     return PB_OK;
 }
 
@@ -133,14 +211,16 @@ static bool max_lanes(const float *plane, int64_t iw, int64_t h0, int64_t dh, in
             lanes = true;
             i = BL_V;
         }
-        for (; i + BL_V <= nx; i += BL_V)
+        for (; i + BL_V <= nx; i += BL_V) {
+            int32_t b = base + (int32_t)i;
             for (int j = 0; j < BL_V; j++) {
-                float v = p[i + j], b = lv[j];
-                int32_t m = -(int32_t)(v > b);
-                lv[j] = v > b ? v : b;
-                li[j] = ((base + (int32_t)(i + j)) & m) | (li[j] & ~m);
+                float v = p[i + j], c = lv[j];
+                int32_t m = -(int32_t)(v > c);
+                lv[j] = v > c ? v : c;
+                li[j] = ((b + j) & m) | (li[j] & ~m);
                 nan[j] |= -(int32_t)(v != v);
             }
+        }
         for (; i < nx; i++) {
             float v = p[i];
             if (v != v) return false;
@@ -185,9 +265,8 @@ static float avg_f64(const pb_desc *d, const float *plane, pb_axis_window y, pb_
 /* One output whose window is clipped along W (or any output of a row that
  * cannot take the vector path): the scalar form of the same rules. */
 static void nchw_edge(const pb_desc *d, const float *plane, float *out, int32_t *ix,
-                      pb_axis_window y, int64_t ow)
+                      pb_axis_window y, pb_axis_window x)
 {
-    pb_axis_window x = bl_win_w(d, ow);
     if (d->alg == PB_ALG_MAX) {
         int32_t p;
         *out = pb_bl_max_exact(plane, d->iw, 1, d->iw, y, d->dh, x, d->dw, &p);
@@ -199,11 +278,11 @@ static void nchw_edge(const pb_desc *d, const float *plane, float *out, int32_t 
         return;
     }
     float s = 0.0f;
-    for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
-        const float *col = plane + (x.start + tx * d->dw);
-        float cs = col[(y.start + y.t_lo * d->dh) * d->iw];
-        for (int64_t ty = y.t_lo + 1; ty < y.t_hi; ty++) cs += col[(y.start + ty * d->dh) * d->iw];
-        s = tx == x.t_lo ? cs : s + cs;
+    for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+        const float *row = plane + (y.start + ty * d->dh) * d->iw;
+        float rs = row[x.start + x.t_lo * d->dw];
+        for (int64_t tx = x.t_lo + 1; tx < x.t_hi; tx++) rs += row[x.start + tx * d->dw];
+        s = ty == y.t_lo ? rs : s + rs;
     }
     *out = s / (float)(bl_div_factor(d, y) * bl_div_factor(d, x));
 }
@@ -219,66 +298,111 @@ static void iota_add(int32_t *ix, int32_t base, int64_t S, int64_t n)
         bl_iota_add(ix, base, (int32_t)S, n);
 }
 
-/* The interior tiles of one NCHW output row: outputs [lo, hi), whose
- * windows lie inside the input row. */
-static void nchw_tiles(const pb_desc *d, work *w, const float *plane, float *out, int32_t *ix,
-                       pb_axis_window y, int64_t lo, int64_t hi)
+/* One tile of nt interior outputs starting at input column xs, one vector
+ * pass per tap (windows too large for the fused kernels). */
+static void nchw_passes(const pb_desc *d, work *w, const float *plane, float *o, int32_t *io,
+                        pb_axis_window y, int64_t xs, int64_t nt)
 {
     const int64_t iw = d->iw, S = d->sw, kw = d->kw, dw = d->dw, dh = d->dh;
-    const int64_t span = (kw - 1) * dw;
-    for (int64_t t0 = lo; t0 < hi; t0 += BL_OT) {
-        const int64_t nt = hi - t0 < BL_OT ? hi - t0 : BL_OT;
-        const int64_t xs = t0 * S - d->pl;       /* first input column of the tile */
-        const int64_t len = (nt - 1) * S + span + 1; /* input columns it needs */
-        const int64_t plen = (len + S - 1) / S;
-        float *o = out + t0;
-        int32_t *io = ix ? ix + t0 : NULL;
-        bool first = true;
-        if (d->alg == PB_ALG_MAX) {
-            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
-                const float *src = phases(plane + (y.start + ty * dh) * iw + xs, len, S, w->ph, plen);
-                int64_t roff = (ty - y.t_lo) * dh * iw;
-                for (int64_t tx = 0; tx < kw; tx++) {
-                    int64_t off = tx * dw;
-                    const float *p = S == 1 ? src + off : src + (off % S) * plen + off / S;
-                    /* tag: the tap's offset from the window's first in-input
-                     * row and column; iota_add turns it into h*iw + w */
-                    int32_t tag = (int32_t)(roff + off);
-                    if (first) {
-                        bl_copy(o, p, nt);
-                        if (io) bl_fill_i32(io, tag, nt);
-                        first = false;
-                    } else if (io) {
-                        bl_max_arg_into(o, io, p, nt, tag);
-                    } else {
-                        bl_max_into(o, p, nt);
-                    }
-                }
-            }
-            if (io) iota_add(io, (int32_t)((y.start + y.t_lo * dh) * iw + xs), S, nt);
-        } else {
-            float *vs = w->vs;
-            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
-                const float *row = plane + (y.start + ty * dh) * iw + xs;
-                if (ty == y.t_lo)
-                    bl_copy(vs, row, len);
-                else
-                    bl_add_into(vs, row, len);
-            }
-            const float *src = phases(vs, len, S, w->ph, plen);
+    const int64_t len = (nt - 1) * S + (kw - 1) * dw + 1, plen = (len + S - 1) / S;
+    bool first = true;
+    if (d->alg == PB_ALG_MAX) {
+        for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+            const float *src = phases(plane + (y.start + ty * dh) * iw + xs, len, S, w->ph, plen);
+            int64_t roff = (ty - y.t_lo) * dh * iw;
             for (int64_t tx = 0; tx < kw; tx++) {
                 int64_t off = tx * dw;
                 const float *p = S == 1 ? src + off : src + (off % S) * plen + off / S;
+                /* tag: the tap's offset from the window's first in-input row
+                 * and column; iota_add turns it into h*iw + w */
+                int32_t tag = (int32_t)(roff + off);
                 if (first) {
                     bl_copy(o, p, nt);
+                    if (io) bl_fill_i32(io, tag, nt);
                     first = false;
+                } else if (io) {
+                    bl_max_arg_into(o, io, p, nt, tag);
                 } else {
-                    bl_add_into(o, p, nt);
+                    bl_max_into(o, p, nt);
                 }
             }
-            /* interior windows tap kw columns in both avg variants */
-            bl_div_by(o, (float)(bl_div_factor(d, y) * kw), nt);
         }
+        if (io) iota_add(io, (int32_t)((y.start + y.t_lo * dh) * iw + xs), S, nt);
+        return;
+    }
+    float *vs = w->vs;
+    for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+        const float *row = plane + (y.start + ty * dh) * iw + xs;
+        if (ty == y.t_lo)
+            bl_copy(vs, row, len);
+        else
+            bl_add_into(vs, row, len);
+    }
+    const float *src = phases(vs, len, S, w->ph, plen);
+    for (int64_t tx = 0; tx < kw; tx++) {
+        int64_t off = tx * dw;
+        const float *p = S == 1 ? src + off : src + (off % S) * plen + off / S;
+        if (first) {
+            bl_copy(o, p, nt);
+            first = false;
+        } else {
+            bl_add_into(o, p, nt);
+        }
+    }
+    /* interior windows tap kw columns in both avg variants */
+    bl_div_by(o, (float)(bl_div_factor(d, y) * kw), nt);
+}
+
+/* The interior tiles of one NCHW output row: outputs [lo, hi), whose
+ * windows lie inside the input row. */
+static void nchw_tiles(const pb_desc *d, work *w, const float *plane, float *out, int32_t *ix,
+                       pb_axis_window y)
+{
+    const int64_t iw = d->iw, S = d->sw, kw = d->kw, dw = d->dw, dh = d->dh;
+    const int64_t nr = y.t_hi - y.t_lo, span = (kw - 1) * dw;
+    const bool is_max = d->alg == PB_ALG_MAX;
+    /* all taps in one kernel when they fit it, else one pass per tap */
+    const bool fused = is_max ? nr * kw <= BL_MAXT && (nr - 1) * dh * iw + span < BL_TAG_MAX
+                              : nr <= 3 && kw <= 3;
+    /* 2-wide windows at stride 2 read even/odd pairs straight from the rows */
+    const bool pairs = S == 2 && kw == 2 && dw == 1 && nr <= 2;
+    for (int64_t t0 = w->lo; t0 < w->hi; t0 += BL_OT) {
+        const int64_t nt = w->hi - t0 < BL_OT ? w->hi - t0 : BL_OT;
+        const int64_t xs = t0 * S - d->pl; /* first input column of the tile */
+        float *o = out + t0;
+        int32_t *io = ix ? ix + t0 : NULL;
+        if (!fused) {
+            nchw_passes(d, w, plane, o, io, y, xs, nt);
+            continue;
+        }
+        const int64_t len = (nt - 1) * S + span + 1, plen = (len + S - 1) / S;
+        const float *t[BL_MAXT] = {0};
+        int32_t g[BL_MAXT];
+        int k = 0;
+        for (int64_t r = 0; r < nr; r++) {
+            const float *row = plane + (y.start + (y.t_lo + r) * dh) * iw + xs;
+            if (pairs) {
+                t[r] = row;
+                g[k++] = (int32_t)(r * dh * iw);
+                g[k++] = (int32_t)(r * dh * iw + 1);
+                continue;
+            }
+            const float *src = phases(row, len, S, w->ph + r * w->ph_ld, plen);
+            for (int64_t tx = 0; tx < kw; tx++, k++) {
+                int64_t off = tx * dw;
+                t[k] = S == 1 ? src + off : S == 2 ? src + (off & 1) * plen + (off >> 1)
+                                                   : src + (off % S) * plen + off / S;
+                g[k] = (int32_t)(r * dh * iw + off);
+            }
+        }
+        const int st = pairs ? 2 : 1;
+        if (!is_max)
+            favg_n(o, (int)nr, (int)kw, st, nt, (float)(bl_div_factor(d, y) * kw), t);
+        else if (io)
+            fmax_arg_n(o, io, k, st, nt, g, (int32_t)((y.start + y.t_lo * dh) * iw + xs),
+                       (int32_t)S, t);
+        else
+            fmax_n(o, k, st, nt, t);
     }
 }
 
@@ -286,18 +410,19 @@ static void nchw_tiles(const pb_desc *d, work *w, const float *plane, float *out
 static void nchw_row(const pb_desc *d, work *w, const float *plane, float *out, int32_t *ix,
                      int64_t oh, int64_t key)
 {
-    const int64_t iw = d->iw, OW = d->ow, S = d->sw, pl = d->pl;
-    const pb_axis_window y = bl_win_h(d, oh);
+    const int64_t iw = d->iw, OW = d->ow;
+    const pb_axis_window y = w->yw[oh];
     const bool is_max = d->alg == PB_ALG_MAX;
 
     if (is_max && rows_nan(w, key, plane, iw, d->ih, y, d->dh)) {
-        for (int64_t ow = 0; ow < OW; ow++) nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, ow);
+        for (int64_t ow = 0; ow < OW; ow++)
+            nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, w->xw[ow]);
         return;
     }
-    /* wide dense max windows: vectorize along the window instead of W */
+    /* wide dense windows: vectorize along the window instead of W */
     if ((is_max && d->kw >= BL_V && d->dw == 1) || (!is_max && !bl_avg_small(d))) {
         for (int64_t ow = 0; ow < OW; ow++) {
-            pb_axis_window x = bl_win_w(d, ow);
+            const pb_axis_window x = w->xw[ow];
             if (!is_max) {
                 out[ow] = avg_f64(d, plane, y, x);
                 continue;
@@ -310,15 +435,11 @@ static void nchw_row(const pb_desc *d, work *w, const float *plane, float *out, 
         }
         return;
     }
-    /* interior: ow*S - pl >= 0 and ow*S - pl + (kw-1)*dw <= iw - 1 */
-    int64_t lo = (pl + S - 1) / S;
-    int64_t lim = iw - 1 - (d->kw - 1) * d->dw + pl;
-    int64_t hi = lim >= 0 ? lim / S + 1 : 0;
-    if (hi > OW) hi = OW;
-    if (lo > hi) lo = hi;
-    for (int64_t ow = 0; ow < lo; ow++) nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, ow);
-    for (int64_t ow = hi; ow < OW; ow++) nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, ow);
-    nchw_tiles(d, w, plane, out, ix, y, lo, hi);
+    for (int64_t ow = 0; ow < w->lo; ow++)
+        nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, w->xw[ow]);
+    for (int64_t ow = w->hi; ow < OW; ow++)
+        nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, w->xw[ow]);
+    nchw_tiles(d, w, plane, out, ix, y);
 }
 
 /* One output plane of global pooling (the window is the whole plane). */
@@ -340,96 +461,126 @@ static void nchw_global(const float *plane, int64_t ih, int64_t iw, bool is_max,
     if (ix) *ix = p;
 }
 
+/* Taps of one NHWC output position as passes over nc channels (windows
+ * too large for the fused kernels). */
+static void nhwc_passes(const pb_desc *d, work *w, const float *src_n, float *o, int32_t *io,
+                        pb_axis_window y, pb_axis_window x, int64_t c0, int64_t nc)
+{
+    const int64_t C = d->c, iw = d->iw, rs = iw * C, dh = d->dh, dw = d->dw;
+    if (d->alg == PB_ALG_MAX) {
+        bool first = true;
+        for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+            int64_t h = y.start + ty * dh;
+            for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+                int64_t wv = x.start + tx * dw;
+                const float *tap = src_n + (h * iw + wv) * C + c0;
+                int32_t pos = (int32_t)(h * iw + wv);
+                if (first) {
+                    bl_copy(o, tap, nc);
+                    if (io) bl_fill_i32(io, pos, nc);
+                    first = false;
+                } else if (io) {
+                    bl_max_arg_into(o, io, tap, nc, pos);
+                } else {
+                    bl_max_into(o, tap, nc);
+                }
+            }
+        }
+        return;
+    }
+    const int64_t div = bl_div_factor(d, y) * bl_div_factor(d, x);
+    if (bl_avg_small(d)) {
+        /* row sums first, then across rows: shallow float sums */
+        for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+            const float *row = src_n + (y.start + ty * dh) * rs + c0;
+            float *acc = ty == y.t_lo ? o : w->rb;
+            for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+                const float *tap = row + (x.start + tx * dw) * C;
+                if (tx == x.t_lo)
+                    bl_copy(acc, tap, nc);
+                else
+                    bl_add_into(acc, tap, nc);
+            }
+            if (acc != o) bl_add_into(o, acc, nc);
+        }
+        bl_div_by(o, (float)div, nc);
+        return;
+    }
+    /* large window: float partials of 8 taps flushed into double */
+    int64_t k = 0;
+    for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+        const float *row = src_n + (y.start + ty * dh) * rs + c0;
+        for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+            const float *tap = row + (x.start + tx * dw) * C;
+            if (k % 8 == 0)
+                bl_copy(w->fa, tap, nc);
+            else
+                bl_add_into(w->fa, tap, nc);
+            if (++k % 8 == 0) {
+                if (k == 8)
+                    bl_cvt_f64(w->da, w->fa, nc);
+                else
+                    bl_add_f64(w->da, w->fa, nc);
+            }
+        }
+    }
+    if (k % 8) {
+        if (k < 8)
+            bl_cvt_f64(w->da, w->fa, nc);
+        else
+            bl_add_f64(w->da, w->fa, nc);
+    }
+    bl_div_f64_to_f32(o, w->da, (double)div, nc);
+}
+
 /* One NHWC output row oh of sample n (all channels). */
 static void nhwc_row(const pb_desc *d, work *w, const float *src_n, float *out, int32_t *ix,
                      int64_t oh, int64_t n)
 {
     const int64_t C = d->c, iw = d->iw, rs = iw * C, dh = d->dh, dw = d->dw;
-    const pb_axis_window y = bl_win_h(d, oh);
+    const pb_axis_window y = w->yw[oh];
+    const bool is_max = d->alg == PB_ALG_MAX;
 
-    if (d->alg == PB_ALG_MAX && rows_nan(w, n, src_n, rs, d->ih, y, dh)) {
-        for (int64_t ow = 0; ow < d->ow; ow++) {
-            pb_axis_window x = bl_win_w(d, ow);
+    if (is_max && rows_nan(w, n, src_n, rs, d->ih, y, dh)) {
+        for (int64_t ow = 0; ow < d->ow; ow++)
             for (int64_t c = 0; c < C; c++) {
                 int32_t p;
-                out[ow * C + c] = pb_bl_max_exact(src_n + c, rs, C, iw, y, dh, x, dw, &p);
+                out[ow * C + c] = pb_bl_max_exact(src_n + c, rs, C, iw, y, dh, w->xw[ow], dw, &p);
                 if (ix) ix[ow * C + c] = p;
             }
-        }
         return;
     }
-    const int64_t dy = bl_div_factor(d, y);
+    const int64_t dy = bl_div_factor(d, y), nr = y.t_hi - y.t_lo;
+    /* argmax tags relative to the window's first tap must be exact floats */
+    const bool tags_ok = (d->kh - 1) * dh * iw + (d->kw - 1) * dw < BL_TAG_MAX;
     const bool small = bl_avg_small(d);
     for (int64_t c0 = 0; c0 < C; c0 += BL_CT) {
         const int64_t nc = C - c0 < BL_CT ? C - c0 : BL_CT;
         for (int64_t ow = 0; ow < d->ow; ow++) {
-            const pb_axis_window x = bl_win_w(d, ow);
+            const pb_axis_window x = w->xw[ow];
             float *o = out + ow * C + c0;
             int32_t *io = ix ? ix + ow * C + c0 : NULL;
-            if (d->alg == PB_ALG_MAX) {
-                bool first = true;
-                for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
-                    int64_t h = y.start + ty * dh;
-                    for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
-                        int64_t wv = x.start + tx * dw;
-                        const float *tap = src_n + (h * iw + wv) * C + c0;
-                        int32_t pos = (int32_t)(h * iw + wv);
-                        if (first) {
-                            bl_copy(o, tap, nc);
-                            if (io) bl_fill_i32(io, pos, nc);
-                            first = false;
-                        } else if (io) {
-                            bl_max_arg_into(o, io, tap, nc, pos);
-                        } else {
-                            bl_max_into(o, tap, nc);
-                        }
-                    }
-                }
+            const int64_t nx = x.t_hi - x.t_lo;
+            if (is_max ? nr * nx > BL_MAXT || !tags_ok : !small || nr > 3 || nx > 3) {
+                nhwc_passes(d, w, src_n, o, io, y, x, c0, nc);
                 continue;
             }
-            const int64_t div = dy * bl_div_factor(d, x);
-            if (small) {
-                /* row sums first, then across rows: shallow float sums */
-                for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
-                    const float *row = src_n + (y.start + ty * dh) * rs + c0;
-                    float *acc = ty == y.t_lo ? o : w->rb;
-                    for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
-                        const float *tap = row + (x.start + tx * dw) * C;
-                        if (tx == x.t_lo)
-                            bl_copy(acc, tap, nc);
-                        else
-                            bl_add_into(acc, tap, nc);
-                    }
-                    if (acc != o) bl_add_into(o, acc, nc);
+            const float *t[BL_MAXT] = {0};
+            int32_t g[BL_MAXT];
+            int k = 0;
+            const int64_t pos0 = (y.start + y.t_lo * dh) * iw + x.start + x.t_lo * dw;
+            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++)
+                for (int64_t tx = x.t_lo; tx < x.t_hi; tx++, k++) {
+                    int64_t pos = (y.start + ty * dh) * iw + x.start + tx * dw;
+                    t[k] = src_n + pos * C + c0;
+                    g[k] = (int32_t)(pos - pos0);
                 }
-                bl_div_by(o, (float)div, nc);
-                continue;
-            }
-            /* large window: float partials of 8 taps flushed into double */
-            int64_t k = 0;
-            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
-                const float *row = src_n + (y.start + ty * dh) * rs + c0;
-                for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
-                    const float *tap = row + (x.start + tx * dw) * C;
-                    if (k % 8 == 0)
-                        bl_copy(w->fa, tap, nc);
-                    else
-                        bl_add_into(w->fa, tap, nc);
-                    if (++k % 8 == 0) {
-                        if (k == 8)
-                            bl_cvt_f64(w->da, w->fa, nc);
-                        else
-                            bl_add_f64(w->da, w->fa, nc);
-                    }
-                }
-            }
-            if (k % 8) {
-                if (k < 8)
-                    bl_cvt_f64(w->da, w->fa, nc);
-                else
-                    bl_add_f64(w->da, w->fa, nc);
-            }
-            bl_div_f64_to_f32(o, w->da, (double)div, nc);
+            if (!is_max)
+                favg_n(o, (int)nr, (int)nx, 1, nc, (float)(dy * bl_div_factor(d, x)), t);
+            else if (io)
+                fmax_arg_n(o, io, k, 1, nc, g, (int32_t)pos0, 0, t);
+            else
+                fmax_n(o, k, 1, nc, t);
         }
     }
 }
@@ -452,15 +603,19 @@ pb_status pb_blocked_fwd_rows(const pb_desc *d, const pb_args *a, void *state, i
         return PB_OK;
     }
     work w;
-    st = work_alloc(d, &w);
+    st = work_init(d, &w);
     if (st != PB_OK) return st;
+    int64_t p = begin / OH, oh = begin % OH;
     for (int64_t r = begin; r < end; r++) {
-        int64_t p = r / OH, oh = r % OH;
         if (d->layout == PB_LAYOUT_NCHW)
             nchw_row(d, &w, a->src + p * plane, a->dst + r * OW, ws ? ws + r * OW : NULL, oh, p);
         else
             nhwc_row(d, &w, a->src + p * plane * d->c, a->dst + r * OW * d->c,
                      ws ? ws + r * OW * d->c : NULL, oh, p);
+        if (++oh == OH) {
+            oh = 0;
+            p++;
+        }
     }
     free(w.mem);
     return PB_OK;
