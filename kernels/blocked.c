@@ -5,8 +5,6 @@
  * blocked_bwd.c. */
 #include "blocked.h"
 
-#include <math.h>
-
 /* A descriptor the kernels can trust: it must re-finalize to itself, so a
  * hand-built or stale one is rejected instead of indexing out of bounds. */
 static pb_status check_desc(const pb_desc *d)
@@ -55,29 +53,6 @@ double pb_bl_sum_f64(const float *restrict s, int64_t n)
     for (; i < n; i++) t += (double)s[i];
     for (int j = 0; j < BL_V; j++) t += lane[j];
     return t;
-}
-
-float pb_bl_max_exact(const float *base, int64_t rs, int64_t cs, int64_t iw, pb_axis_window y,
-                      int64_t dh, pb_axis_window x, int64_t dw, int32_t *pos)
-{
-    float best = 0.0f;
-    int64_t best_pos = -1;
-    for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
-        int64_t h = y.start + ty * dh;
-        const float *row = base + h * rs;
-        for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
-            int64_t w = x.start + tx * dw;
-            float v = row[w * cs];
-            if (best_pos < 0 || isnan(v) || v > best) {
-                best = v;
-                best_pos = h * iw + w;
-                if (isnan(v)) goto done;
-            }
-        }
-    }
-done:
-    if (pos) *pos = (int32_t)best_pos;
-    return best;
 }
 
 static pb_status blocked_fwd(const pb_desc *d, const pb_args *a, void *state)

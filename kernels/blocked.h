@@ -121,10 +121,11 @@ BL_INLINE void bl_div_f64_to_f32(float *restrict o, const double *restrict s, do
  * is not the first tap, so a row with one goes to the exact scalar path. */
 BL_INLINE bool bl_any_nan(const float *restrict s, int64_t n)
 {
+    /* one unordered compare covers two elements */
     int64_t i = 0;
-    for (; i + BL_V <= n; i += BL_V) {
+    for (; i + 2 * BL_V <= n; i += 2 * BL_V) {
         int32_t m = 0;
-        for (int j = 0; j < BL_V; j++) m |= -(int32_t)(s[i + j] != s[i + j]);
+        for (int j = 0; j < BL_V; j++) m |= -(int32_t)__builtin_isunordered(s[i + j], s[i + BL_V + j]);
         if (m) return true;
     }
     for (; i < n; i++)
@@ -136,6 +137,58 @@ BL_INLINE bool bl_any_nan(const float *restrict s, int64_t n)
 BL_INLINE void bl_deint2(const float *restrict r, float *restrict e, float *restrict o, int64_t np)
 {
     BL_FOR(np, e[i] = r[2 * i]; o[i] = r[2 * i + 1];);
+}
+
+/* The same, returning whether any of the 2*np elements is a NaN (checked
+ * on the way, one unordered compare per even/odd pair). */
+BL_INLINE bool bl_deint2_nan(const float *restrict r, float *restrict e, float *restrict o,
+                             int64_t np)
+{
+    int32_t acc = 0;
+#define BL_DEINT_CHUNK(W)                                                         \
+    for (; i + W <= np; i += W) {                                                 \
+        int32_t m = 0;                                                            \
+        for (int j = 0; j < W; j++) {                                             \
+            float a = r[2 * (i + j)], b = r[2 * (i + j) + 1];                     \
+            e[i + j] = a;                                                         \
+            o[i + j] = b;                                                         \
+            m |= -(int32_t)__builtin_isunordered(a, b);                           \
+        }                                                                         \
+        acc |= m;                                                                 \
+    }
+    int64_t i = 0;
+    BL_DEINT_CHUNK(BL_V)
+    BL_DEINT_CHUNK(4)
+#undef BL_DEINT_CHUNK
+    for (; i < np; i++) {
+        float a = r[2 * i], b = r[2 * i + 1];
+        e[i] = a;
+        o[i] = b;
+        acc |= __builtin_isunordered(a, b);
+    }
+    return acc != 0;
+}
+
+/* d[2i] = e[i], d[2i+1] = o[i] for i < np: the inverse of bl_deint2 (a
+ * full even/odd store group, vectorized with unpack shuffles). */
+BL_INLINE void bl_interleave2(float *restrict d, const float *restrict e, const float *restrict o,
+                              int64_t np)
+{
+    BL_FOR(np, d[2 * i] = e[i]; d[2 * i + 1] = o[i];);
+}
+
+/* a[i] = s[i] + t[i] */
+BL_INLINE void bl_add2(float *restrict a, const float *restrict s, const float *restrict t,
+                       int64_t n)
+{
+    BL_FOR(n, a[i] = s[i] + t[i];);
+}
+
+/* o[i] = g[i] / (dy * dx[i]): the product is an exact small integer */
+BL_INLINE void bl_div_scaled(float *restrict o, const float *restrict g, float dy,
+                             const float *restrict dx, int64_t n)
+{
+    BL_FOR(n, o[i] = g[i] / (dy * dx[i]););
 }
 
 /* Fused window kernels: all NT <= 9 taps of an output in one loop, the
@@ -177,38 +230,38 @@ BL_INLINE void bl_fmax(float *restrict o, int NT, int ST, int64_t n, BL_TAPS)
                   BL_MAX_TAP(5) BL_MAX_TAP(6) BL_MAX_TAP(7) BL_MAX_TAP(8) o[i] = m;);
 }
 
-/* The same with ix[i] = g[k] + base + i*step for the winning tap k.  The
- * tags must increase with k and stay below 2^23: the first tap equal to the
- * maximum is found as the largest of (tk == m ? big - g[k] : 0) in float
- * (cmpeqps, andps, maxps per tap, no integer blends, which SSE2 lacks). */
+/* The same with ix[i] = g[k] + base + i*step for the winning tap k: the
+ * first tap equal to the maximum (for non-NaN data, the reference's first
+ * maximum), found by a select chain from the last tap back to the first. */
+#define BL_SEL_TAP(k)                                                             \
+    if (NT > k) {                                                                 \
+        int32_t mk = -(int32_t)(BL_L##k == m);                                    \
+        q = (g##k & mk) | (q & ~mk);                                              \
+    }
 #define BL_FMAX_ARG_BODY                                                          \
     float m = BL_L0;                                                              \
     BL_MAX_TAP(1) BL_MAX_TAP(2) BL_MAX_TAP(3) BL_MAX_TAP(4) BL_MAX_TAP(5)         \
     BL_MAX_TAP(6) BL_MAX_TAP(7) BL_MAX_TAP(8)                                     \
-    int32_t q = g0;                                                               \
-    if (NT == 2) {                                                                \
-        /* gcc threads the equality test of two taps into branches: blend */      \
-        int32_t mk = -(int32_t)(BL_L1 > BL_L0);                                   \
-        q = (g1 & mk) | (g0 & ~mk);                                               \
-    } else if (NT > 2) {                                                          \
-        float x = BL_L0 == m ? h0 : 0.0f;                                         \
-        BL_EQ_TAP(1) BL_EQ_TAP(2) BL_EQ_TAP(3) BL_EQ_TAP(4) BL_EQ_TAP(5)          \
-        BL_EQ_TAP(6) BL_EQ_TAP(7) BL_EQ_TAP(8)                                    \
-        q = (int32_t)(big - x);                                                   \
-    }                                                                             \
+    /* the first tap equal to the maximum: select from the last tap back */      \
+    int32_t q = NT == 1 ? g0 : NT == 2 ? g1 : NT == 3 ? g2 : NT == 4 ? g3 :        \
+                NT == 5 ? g4 : NT == 6 ? g5 : NT == 7 ? g6 : NT == 8 ? g7 : g8;    \
+    if (NT > 8) BL_SEL_TAP(7)                                                      \
+    if (NT > 7) BL_SEL_TAP(6)                                                      \
+    if (NT > 6) BL_SEL_TAP(5)                                                      \
+    if (NT > 5) BL_SEL_TAP(4)                                                      \
+    if (NT > 4) BL_SEL_TAP(3)                                                      \
+    if (NT > 3) BL_SEL_TAP(2)                                                      \
+    if (NT > 2) BL_SEL_TAP(1)                                                      \
+    if (NT > 1) BL_SEL_TAP(0)                                                      \
     o[i] = m;                                                                     \
     ix[i] = q + p;                                                                \
     p += step;
 BL_INLINE void bl_fmax_arg(float *restrict o, int32_t *restrict ix, int NT, int ST, int64_t n,
                            const int32_t *g, int32_t base, int32_t step, BL_TAPS)
 {
-    const int32_t g0 = g[0], g1 = NT > 1 ? g[1] : 0;
-    const float big = (float)g[NT - 1] + 1.0f;
-    const float h0 = big - (float)g[0], h1 = NT > 1 ? big - (float)g[1] : 0.0f,
-                h2 = NT > 2 ? big - (float)g[2] : 0.0f, h3 = NT > 3 ? big - (float)g[3] : 0.0f,
-                h4 = NT > 4 ? big - (float)g[4] : 0.0f, h5 = NT > 5 ? big - (float)g[5] : 0.0f,
-                h6 = NT > 6 ? big - (float)g[6] : 0.0f, h7 = NT > 7 ? big - (float)g[7] : 0.0f,
-                h8 = NT > 8 ? big - (float)g[8] : 0.0f;
+    const int32_t g0 = g[0], g1 = NT > 1 ? g[1] : 0, g2 = NT > 2 ? g[2] : 0,
+                  g3 = NT > 3 ? g[3] : 0, g4 = NT > 4 ? g[4] : 0, g5 = NT > 5 ? g[5] : 0,
+                  g6 = NT > 6 ? g[6] : 0, g7 = NT > 7 ? g[7] : 0, g8 = NT > 8 ? g[8] : 0;
     /* the running position p is an induction variable, not i*step: SSE2
      * has no 32-bit vector multiply */
     int64_t i_ = 0;
@@ -256,9 +309,32 @@ double pb_bl_sum_f64(const float *restrict s, int64_t n);
 /* The reference's max rule on one window, scalar: taps in row-major order,
  * the first tap seeds, a later tap wins when greater, a NaN wins and stops
  * the scan.  base points at (h=0, w=0) of the (n, c) plane; element (h, w)
- * is base[h*rs + w*cs].  *pos gets h*iw + w of the winner. */
-float pb_bl_max_exact(const float *base, int64_t rs, int64_t cs, int64_t iw, pb_axis_window y,
-                   int64_t dh, pb_axis_window x, int64_t dw, int32_t *pos);
+ * is base[h*rs + w*cs].  *pos gets h*iw + w of the winner.  Inline: it is
+ * the per-output path of clipped windows, a few per row. */
+BL_INLINE float bl_max_exact(const float *base, int64_t rs, int64_t cs, int64_t iw,
+                             const pb_axis_window *y, int64_t dh, const pb_axis_window *x,
+                             int64_t dw, int32_t *pos)
+{
+    int64_t h = y->start + y->t_lo * dh;
+    const int64_t w0 = x->start + x->t_lo * dw, nx = x->t_hi - x->t_lo;
+    float best = base[h * rs + w0 * cs];
+    int64_t best_pos = h * iw + w0;
+    if (best != best) goto done;
+    for (int64_t ty = y->t_lo; ty < y->t_hi; ty++, h += dh) {
+        const float *row = base + h * rs + w0 * cs;
+        for (int64_t tx = 0; tx < nx; tx++) {
+            float v = row[tx * dw * cs];
+            if (v > best || v != v) {
+                best = v;
+                best_pos = h * iw + w0 + tx * dw;
+                if (v != v) goto done;
+            }
+        }
+    }
+done:
+    *pos = (int32_t)best_pos;
+    return best;
+}
 
 /* Window of output o along an axis (pb_axis_window_at with the descriptor's
  * parameters), and its divisor factor for the algorithm. */

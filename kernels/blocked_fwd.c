@@ -29,7 +29,7 @@
 #define BL_OT 512   /* NCHW: output columns per tile */
 #define BL_CT 256   /* NHWC: channels per tile */
 #define BL_MAXT 9   /* taps of the fused kernels */
-#define BL_TAG_MAX ((int64_t)1 << 23) /* argmax tags of bl_fmax_arg are exact floats */
+#define BL_RING 16  /* NCHW: most phased input rows kept across output rows */
 
 /* The fused kernels of blocked.h with tap count and tap stride made
  * constant: one instance per case. */
@@ -96,6 +96,14 @@ typedef struct work {
     int64_t ph_ld;      /* floats per row segment in ph */
     float *vs;          /* avg passes: column sums of a tile's input rows */
     int64_t lo, hi;     /* interior output columns [lo, hi) */
+    /* ring mode (stride >= 2, fused windows, one tile per row): each input
+     * row's tile segment is split into phases once, NaN-checked on the way,
+     * and kept in slot h % ring_n while the windows of later output rows
+     * still need it */
+    int64_t ring_n;     /* slots, 0 when not in ring mode */
+    int64_t ring_key[BL_RING];     /* plane*ih + h held by each slot, or -1 */
+    unsigned char ring_nan[BL_RING];
+    int64_t tapoff[BL_MAXT];       /* tap tx: offset inside a phased row */
     /* NHWC */
     float *rb;          /* avg: sums of one window row */
     float *fa;          /* large avg: float partial sums */
@@ -113,7 +121,7 @@ static pb_status work_init(const pb_desc *d, work *w)
         tile_in = (BL_OT - 1) * d->sw + (d->kw - 1) * d->dw + 1;
         if (tile_in > d->iw) tile_in = d->iw;
         tile_in += d->sw; /* phases round each up by one */
-        nf = (BL_MAXT + 1) * (size_t)tile_in;
+        nf = (BL_RING + 1) * (size_t)tile_in;
     } else {
         int64_t ct = d->c < BL_CT ? d->c : BL_CT;
         nf = 2 * (size_t)ct;
@@ -132,7 +140,7 @@ static pb_status work_init(const pb_desc *d, work *w)
     if (d->layout == PB_LAYOUT_NCHW) {
         w->ph = f;
         w->ph_ld = tile_in;
-        w->vs = f + BL_MAXT * tile_in;
+        w->vs = f + BL_RING * tile_in;
     } else {
         w->rb = f;
         w->fa = f + nf / 2;
@@ -148,6 +156,25 @@ static pb_status work_init(const pb_desc *d, work *w)
     if (lo > hi) lo = hi;
     w->lo = lo;
     w->hi = hi;
+    /* ring mode: every row's window fits a fused kernel, strided phases
+     * are needed (not the even/odd pairs of 2-wide stride 2) and a row is
+     * one tile */
+    const int64_t S = d->sw, span_rows = (d->kh - 1) * d->dh + 1;
+    const bool fused_all = d->alg == PB_ALG_MAX
+                               ? d->kh * d->kw <= BL_MAXT
+                               : d->kh <= 3 && d->kw <= 3;
+    const bool pairs = S == 2 && d->kw == 2 && d->dw == 1;
+    if (d->layout == PB_LAYOUT_NCHW && S >= 2 && !pairs && fused_all && hi - lo <= BL_OT &&
+        hi > lo && span_rows <= BL_RING && !(d->kw >= BL_V && d->dw == 1)) {
+        const int64_t len = (hi - lo - 1) * S + (d->kw - 1) * d->dw + 1;
+        const int64_t plen = (len + S - 1) / S;
+        w->ring_n = span_rows;
+        for (int64_t i = 0; i < BL_RING; i++) w->ring_key[i] = -1;
+        for (int64_t tx = 0; tx < d->kw; tx++) {
+            int64_t off = tx * d->dw;
+            w->tapoff[tx] = (off % S) * plen + off / S;
+        }
+    }
     return PB_OK;
 }
 
@@ -182,6 +209,21 @@ static const float *phases(const float *row, int64_t len, int64_t S, float *ph, 
     for (int64_t p = 0; p < S; p++)
         for (int64_t m = 0; S * m + p < len; m++) ph[p * plen + m] = row[S * m + p];
     return ph;
+}
+
+/* phases() of a row segment, also telling whether it holds a NaN. */
+static bool phases_nan(const float *row, int64_t len, int64_t S, float *ph, int64_t plen)
+{
+    if (S == 2) {
+        bool nan = bl_deint2_nan(row, ph, ph + plen, len / 2);
+        if (len & 1) {
+            ph[len / 2] = row[len - 1];
+            nan |= row[len - 1] != row[len - 1];
+        }
+        return nan;
+    }
+    phases(row, len, S, ph, plen);
+    return bl_any_nan(row, len);
 }
 
 /* First maximum of a window's rows by 16 lanes: each lane keeps its first
@@ -269,7 +311,7 @@ static void nchw_edge(const pb_desc *d, const float *plane, float *out, int32_t 
 {
     if (d->alg == PB_ALG_MAX) {
         int32_t p;
-        *out = pb_bl_max_exact(plane, d->iw, 1, d->iw, y, d->dh, x, d->dw, &p);
+        *out = bl_max_exact(plane, d->iw, 1, d->iw, &y, d->dh, &x, d->dw, &p);
         if (ix) *ix = p;
         return;
     }
@@ -362,8 +404,7 @@ static void nchw_tiles(const pb_desc *d, work *w, const float *plane, float *out
     const int64_t nr = y.t_hi - y.t_lo, span = (kw - 1) * dw;
     const bool is_max = d->alg == PB_ALG_MAX;
     /* all taps in one kernel when they fit it, else one pass per tap */
-    const bool fused = is_max ? nr * kw <= BL_MAXT && (nr - 1) * dh * iw + span < BL_TAG_MAX
-                              : nr <= 3 && kw <= 3;
+    const bool fused = is_max ? nr * kw <= BL_MAXT : nr <= 3 && kw <= 3;
     /* 2-wide windows at stride 2 read even/odd pairs straight from the rows */
     const bool pairs = S == 2 && kw == 2 && dw == 1 && nr <= 2;
     for (int64_t t0 = w->lo; t0 < w->hi; t0 += BL_OT) {
@@ -406,6 +447,50 @@ static void nchw_tiles(const pb_desc *d, work *w, const float *plane, float *out
     }
 }
 
+/* One NCHW output row in ring mode (see struct work). */
+static void nchw_ring_row(const pb_desc *d, work *w, const float *plane, float *out, int32_t *ix,
+                          pb_axis_window y, int64_t key)
+{
+    const int64_t iw = d->iw, S = d->sw, kw = d->kw, dh = d->dh, lo = w->lo, nt = w->hi - lo;
+    const int64_t nr = y.t_hi - y.t_lo, xs = lo * S - d->pl;
+    const int64_t len = (nt - 1) * S + (kw - 1) * d->dw + 1, plen = (len + S - 1) / S;
+    const bool is_max = d->alg == PB_ALG_MAX;
+    const float *t[BL_MAXT] = {0};
+    int32_t g[BL_MAXT];
+    bool nan = false;
+    int k = 0;
+    for (int64_t r = 0; r < nr; r++) {
+        int64_t h = y.start + (y.t_lo + r) * dh, slot = h % w->ring_n, tag = key * d->ih + h;
+        float *ph = w->ph + slot * w->ph_ld;
+        if (w->ring_key[slot] != tag) {
+            w->ring_nan[slot] = phases_nan(plane + h * iw + xs, len, S, ph, plen);
+            w->ring_key[slot] = tag;
+        }
+        nan |= w->ring_nan[slot];
+        for (int64_t tx = 0; tx < kw; tx++, k++) {
+            t[k] = ph + w->tapoff[tx];
+            g[k] = (int32_t)(r * dh * iw + tx * d->dw);
+        }
+    }
+    if (is_max && nan) {
+        for (int64_t ow = 0; ow < d->ow; ow++)
+            nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, w->xw[ow]);
+        return;
+    }
+    for (int64_t ow = 0; ow < lo; ow++)
+        nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, w->xw[ow]);
+    for (int64_t ow = w->hi; ow < d->ow; ow++)
+        nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, w->xw[ow]);
+    float *o = out + lo;
+    if (!is_max)
+        favg_n(o, (int)nr, (int)kw, 1, nt, (float)(bl_div_factor(d, y) * kw), t);
+    else if (ix)
+        fmax_arg_n(o, ix + lo, k, 1, nt, g, (int32_t)((y.start + y.t_lo * dh) * iw + xs), (int32_t)S,
+                   t);
+    else
+        fmax_n(o, k, 1, nt, t);
+}
+
 /* One NCHW output row oh of plane `key`. */
 static void nchw_row(const pb_desc *d, work *w, const float *plane, float *out, int32_t *ix,
                      int64_t oh, int64_t key)
@@ -414,6 +499,10 @@ static void nchw_row(const pb_desc *d, work *w, const float *plane, float *out, 
     const pb_axis_window y = w->yw[oh];
     const bool is_max = d->alg == PB_ALG_MAX;
 
+    if (w->ring_n) {
+        nchw_ring_row(d, w, plane, out, ix, y, key);
+        return;
+    }
     if (is_max && rows_nan(w, key, plane, iw, d->ih, y, d->dh)) {
         for (int64_t ow = 0; ow < OW; ow++)
             nchw_edge(d, plane, out + ow, ix ? ix + ow : NULL, y, w->xw[ow]);
@@ -430,7 +519,7 @@ static void nchw_row(const pb_desc *d, work *w, const float *plane, float *out, 
             int32_t p;
             if (!max_lanes(plane, iw, y.start + y.t_lo * d->dh, d->dh, y.t_hi - y.t_lo,
                            x.start + x.t_lo, x.t_hi - x.t_lo, &out[ow], &p))
-                out[ow] = pb_bl_max_exact(plane, iw, 1, iw, y, d->dh, x, 1, &p);
+                out[ow] = bl_max_exact(plane, iw, 1, iw, &y, d->dh, &x, 1, &p);
             if (ix) ix[ow] = p;
         }
         return;
@@ -456,7 +545,7 @@ static void nchw_global(const float *plane, int64_t ih, int64_t iw, bool is_max,
     if (!max_lanes(plane, 0, 0, 1, 1, 0, L, out, &p)) {
         pb_axis_window y = {.start = 0, .t_lo = 0, .t_hi = ih, .n_pad = ih};
         pb_axis_window x = {.start = 0, .t_lo = 0, .t_hi = iw, .n_pad = iw};
-        *out = pb_bl_max_exact(plane, iw, 1, iw, y, 1, x, 1, &p);
+        *out = bl_max_exact(plane, iw, 1, iw, &y, 1, &x, 1, &p);
     }
     if (ix) *ix = p;
 }
@@ -545,14 +634,12 @@ static void nhwc_row(const pb_desc *d, work *w, const float *src_n, float *out, 
         for (int64_t ow = 0; ow < d->ow; ow++)
             for (int64_t c = 0; c < C; c++) {
                 int32_t p;
-                out[ow * C + c] = pb_bl_max_exact(src_n + c, rs, C, iw, y, dh, w->xw[ow], dw, &p);
+                out[ow * C + c] = bl_max_exact(src_n + c, rs, C, iw, &y, dh, &w->xw[ow], dw, &p);
                 if (ix) ix[ow * C + c] = p;
             }
         return;
     }
     const int64_t dy = bl_div_factor(d, y), nr = y.t_hi - y.t_lo;
-    /* argmax tags relative to the window's first tap must be exact floats */
-    const bool tags_ok = (d->kh - 1) * dh * iw + (d->kw - 1) * dw < BL_TAG_MAX;
     const bool small = bl_avg_small(d);
     for (int64_t c0 = 0; c0 < C; c0 += BL_CT) {
         const int64_t nc = C - c0 < BL_CT ? C - c0 : BL_CT;
@@ -561,7 +648,7 @@ static void nhwc_row(const pb_desc *d, work *w, const float *src_n, float *out, 
             float *o = out + ow * C + c0;
             int32_t *io = ix ? ix + ow * C + c0 : NULL;
             const int64_t nx = x.t_hi - x.t_lo;
-            if (is_max ? nr * nx > BL_MAXT || !tags_ok : !small || nr > 3 || nx > 3) {
+            if (is_max ? nr * nx > BL_MAXT : !small || nr > 3 || nx > 3) {
                 nhwc_passes(d, w, src_n, o, io, y, x, c0, nc);
                 continue;
             }
