@@ -92,7 +92,7 @@ typedef struct work {
     unsigned char *nan; /* per input row: 0 unchecked, 1 clean, 2 holds a NaN */
     int64_t nan_key;    /* the plane (NCHW) or sample (NHWC) nan[] describes */
     /* NCHW */
-    float *ph;          /* stride phases of up to BL_MAXT input row segments */
+    float *ph;          /* stride phases of up to BL_RING input row segments */
     int64_t ph_ld;      /* floats per row segment in ph */
     float *vs;          /* avg passes: column sums of a tile's input rows */
     int64_t lo, hi;     /* interior output columns [lo, hi) */
