@@ -1,0 +1,382 @@
+/* AVX2 pooling in NHWC: 8 channels per vector.
+ *
+ * The channels of one pixel are contiguous, so every window tap of an
+ * output is a plain vector load at (h*W + w)*C + c, whatever the stride,
+ * padding or dilation; only the channel tail is masked.  Forward walks the
+ * output pixels, lists the in-input taps of the window once (row-major)
+ * and folds them for 32 channels at a time (four independent chains).
+ *
+ * Backward is the gather form: each input pixel sums, channel-vector-wise,
+ * the gradients of the output pixels whose window taps it (max: where the
+ * argmax names it), so diff_src is written once with no zeroing pass and
+ * slices of 16 channels never share a cache line.
+ *
+ * Global pooling streams the pixels once per 32-channel block; averages
+ * add 64-pixel partial sums so rounding does not grow with the plane.
+ */
+#include <stdlib.h>
+
+#include "pool_avx2.h"
+
+/* A window tap of one output pixel: element offset and flat position. */
+typedef struct tap {
+    int64_t off;
+    int32_t pos;
+} tap;
+
+/* Folds the taps of one output pixel for NV vectors of channels starting
+ * at src (plus each tap's offset); `mask` limits the last vector to the
+ * channel tail (all lanes otherwise). */
+PBX_INLINE void fold_pixel(const int kind, const int NV, const bool tail, const float *src,
+                           const tap *taps, int64_t nt, float *dst, int32_t *ws, __m256 div,
+                           __m256i mask, int64_t ntail)
+{
+    __m256 b[4];
+    __m256i p[4];
+#define LD(t, k)                                                                             \
+    (tail ? _mm256_maskload_ps(src + taps[t].off + 8 * (k), mask)                           \
+          : _mm256_loadu_ps(src + taps[t].off + 8 * (k)))
+    for (int k = 0; k < NV; k++) {
+        b[k] = LD(0, k);
+        p[k] = _mm256_set1_epi32(taps[0].pos);
+    }
+    for (int64_t t = 1; t < nt; t++) {
+        __m256i pos = _mm256_set1_epi32(taps[t].pos);
+        for (int k = 0; k < NV; k++) {
+            __m256 v = LD(t, k);
+            if (kind == PBX_AVG) {
+                b[k] = _mm256_add_ps(b[k], v);
+                continue;
+            }
+            __m256 m = pbx_take(v, b[k]);
+            b[k] = _mm256_blendv_ps(b[k], v, m);
+            if (kind == PBX_MAXI) p[k] = pbx_blend_i(p[k], pos, m);
+        }
+    }
+#undef LD
+    for (int k = 0; k < NV; k++) {
+        if (kind == PBX_AVG) b[k] = _mm256_div_ps(b[k], div);
+        if (tail) {
+            pbx_store_n(dst + 8 * k, b[k], ntail);
+            if (kind == PBX_MAXI) pbx_store_n_i(ws + 8 * k, p[k], ntail);
+        } else {
+            _mm256_storeu_ps(dst + 8 * k, b[k]);
+            if (kind == PBX_MAXI) _mm256_storeu_si256((__m256i *)(ws + 8 * k), p[k]);
+        }
+    }
+}
+
+/* All channels [0, C) of one output pixel. */
+PBX_INLINE void pixel(const int kind, const float *src, const tap *taps, int64_t nt, int64_t C,
+                      float *dst, int32_t *ws, float div)
+{
+    const __m256 dv = _mm256_set1_ps(div);
+    const __m256i all = _mm256_set1_epi32(-1);
+    int64_t c = 0;
+    for (; c + 32 <= C; c += 32)
+        fold_pixel(kind, 4, false, src + c, taps, nt, dst + c, ws ? ws + c : NULL, dv, all, 8);
+    for (; c + 8 <= C; c += 8)
+        fold_pixel(kind, 1, false, src + c, taps, nt, dst + c, ws ? ws + c : NULL, dv, all, 8);
+    if (c < C)
+        fold_pixel(kind, 1, true, src + c, taps, nt, dst + c, ws ? ws + c : NULL, dv,
+                   pbx_head(C - c), C - c);
+}
+
+static void pixel_max(const float *s, const tap *t, int64_t nt, int64_t C, float *d, int32_t *w,
+                      float div)
+{
+    pixel(PBX_MAX, s, t, nt, C, d, w, div);
+}
+static void pixel_maxi(const float *s, const tap *t, int64_t nt, int64_t C, float *d, int32_t *w,
+                       float div)
+{
+    pixel(PBX_MAXI, s, t, nt, C, d, w, div);
+}
+static void pixel_avg(const float *s, const tap *t, int64_t nt, int64_t C, float *d, int32_t *w,
+                      float div)
+{
+    pixel(PBX_AVG, s, t, nt, C, d, w, div);
+}
+
+/* ---- global -------------------------------------------------------------- */
+
+#define GBLOCK 64 /* pixels per partial sum */
+
+/* NV vectors of channels of sample src over all L pixels (stride C). */
+PBX_INLINE void global_block(const int kind, const int NV, const bool tail, const float *src,
+                             int64_t L, int64_t C, float *dst, int32_t *ws, float div,
+                             __m256i mask, int64_t ntail)
+{
+    __m256 b[4], part[4];
+    __m256i p[4];
+#define LD(i, k)                                                                             \
+    (tail ? _mm256_maskload_ps(src + (i) * C + 8 * (k), mask)                               \
+          : _mm256_loadu_ps(src + (i) * C + 8 * (k)))
+    for (int k = 0; k < NV; k++) {
+        b[k] = LD(0, k);
+        p[k] = _mm256_setzero_si256();
+    }
+    if (kind == PBX_AVG) {
+        /* pixels [1, 64) into b, then each further block of 64 summed on
+         * its own and added: error grows with 64 + L/64, not L */
+        for (int64_t i0 = 0; i0 < L; i0 += GBLOCK) {
+            int64_t i1 = i0 + GBLOCK < L ? i0 + GBLOCK : L;
+            if (i0 == 0) {
+                for (int64_t i = 1; i < i1; i++)
+                    for (int k = 0; k < NV; k++) b[k] = _mm256_add_ps(b[k], LD(i, k));
+                continue;
+            }
+            for (int k = 0; k < NV; k++) part[k] = LD(i0, k);
+            for (int64_t i = i0 + 1; i < i1; i++)
+                for (int k = 0; k < NV; k++) part[k] = _mm256_add_ps(part[k], LD(i, k));
+            for (int k = 0; k < NV; k++) b[k] = _mm256_add_ps(b[k], part[k]);
+        }
+    } else {
+        for (int64_t i = 1; i < L; i++) {
+            __m256i pos = _mm256_set1_epi32((int32_t)i);
+            for (int k = 0; k < NV; k++) {
+                __m256 v = LD(i, k);
+                __m256 m = pbx_take(v, b[k]);
+                b[k] = _mm256_blendv_ps(b[k], v, m);
+                if (kind == PBX_MAXI) p[k] = pbx_blend_i(p[k], pos, m);
+            }
+        }
+    }
+#undef LD
+    for (int k = 0; k < NV; k++) {
+        if (kind == PBX_AVG) b[k] = _mm256_div_ps(b[k], _mm256_set1_ps(div));
+        if (tail) {
+            pbx_store_n(dst + 8 * k, b[k], ntail);
+            if (kind == PBX_MAXI) pbx_store_n_i(ws + 8 * k, p[k], ntail);
+        } else {
+            _mm256_storeu_ps(dst + 8 * k, b[k]);
+            if (kind == PBX_MAXI) _mm256_storeu_si256((__m256i *)(ws + 8 * k), p[k]);
+        }
+    }
+}
+
+PBX_INLINE void global_sample(const int kind, const float *src, int64_t L, int64_t C, float *dst,
+                              int32_t *ws, float div)
+{
+    const __m256i all = _mm256_set1_epi32(-1);
+    int64_t c = 0;
+    for (; c + 32 <= C; c += 32)
+        global_block(kind, 4, false, src + c, L, C, dst + c, ws ? ws + c : NULL, div, all, 8);
+    for (; c + 8 <= C; c += 8)
+        global_block(kind, 1, false, src + c, L, C, dst + c, ws ? ws + c : NULL, div, all, 8);
+    if (c < C)
+        global_block(kind, 1, true, src + c, L, C, dst + c, ws ? ws + c : NULL, div,
+                     pbx_head(C - c), C - c);
+}
+
+/* ---- forward: entry ------------------------------------------------------ */
+
+pb_status pb_avx2_nhwc_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
+{
+    const int kind = d->alg != PB_ALG_MAX ? PBX_AVG : a->ws ? PBX_MAXI : PBX_MAX;
+    const int64_t C = d->c, plane = d->ih * d->iw, OH = d->oh, OW = d->ow;
+    if (pbx_is_global(d)) { /* rows = samples when OH = 1 */
+        float div = (float)pb_divisor(d, 0, 0);
+        for (int64_t n = begin; n < end; n++) {
+            const float *s = a->src + n * plane * C;
+            float *dst = a->dst + n * C;
+            int32_t *ws = a->ws ? a->ws + n * C : NULL;
+            if (kind == PBX_AVG) global_sample(PBX_AVG, s, plane, C, dst, ws, div);
+            else if (kind == PBX_MAXI) global_sample(PBX_MAXI, s, plane, C, dst, ws, div);
+            else global_sample(PBX_MAX, s, plane, C, dst, ws, div);
+        }
+        return PB_OK;
+    }
+    pb_axis_window *xw = malloc((size_t)OW * sizeof *xw + (size_t)(d->kh * d->kw) * sizeof(tap));
+    if (!xw) return PB_ERR_NOMEM;
+    tap *taps = (tap *)(xw + OW);
+    for (int64_t ow = 0; ow < OW; ow++)
+        xw[ow] = pb_axis_window_at(ow, d->iw, d->kw, d->sw, d->pl, d->pr, d->dw);
+    void (*fn)(const float *, const tap *, int64_t, int64_t, float *, int32_t *, float) =
+        kind == PBX_AVG ? pixel_avg : kind == PBX_MAXI ? pixel_maxi : pixel_max;
+    for (int64_t r = begin; r < end; r++) {
+        int64_t n = r / OH, oh = r % OH;
+        pb_axis_window y = pb_axis_window_at(oh, d->ih, d->kh, d->sh, d->pt, d->pb, d->dh);
+        const float *s = a->src + n * plane * C;
+        for (int64_t ow = 0; ow < OW; ow++) {
+            pb_axis_window x = xw[ow];
+            int64_t nt = 0;
+            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
+                int64_t h = y.start + ty * d->dh;
+                for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+                    int64_t w = x.start + tx * d->dw;
+                    taps[nt].off = (h * d->iw + w) * C;
+                    taps[nt].pos = (int32_t)(h * d->iw + w);
+                    nt++;
+                }
+            }
+            float div = (float)(pbx_axis_count(d->alg, y) * pbx_axis_count(d->alg, x));
+            int64_t o = ((n * OH + oh) * OW + ow) * C;
+            fn(s, taps, nt, C, a->dst + o, a->ws ? a->ws + o : NULL, div);
+        }
+    }
+    free(xw);
+    return PB_OK;
+}
+
+/* ---- backward ------------------------------------------------------------ */
+
+/* An output pixel covering an input pixel: its element offset (channel 0)
+ * and, for avg, 1/divisor. */
+typedef struct cover {
+    int64_t off;
+    float rdiv;
+} cover;
+
+/* NV vectors of channels of one input pixel at flat position pos. */
+PBX_INLINE void gather_pixel(const int kind, const int NV, const bool tail, const float *g,
+                             const int32_t *wsp, const cover *cv, int64_t nc, int32_t pos,
+                             float *out, __m256i mask, int64_t ntail)
+{
+    __m256 acc[4];
+    const __m256i pv = _mm256_set1_epi32(pos);
+    for (int k = 0; k < NV; k++) acc[k] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nc; i++) {
+        const float *gp = g + cv[i].off;
+        const __m256 r = _mm256_set1_ps(cv[i].rdiv);
+        for (int k = 0; k < NV; k++) {
+            __m256 v = tail ? _mm256_maskload_ps(gp + 8 * k, mask) : _mm256_loadu_ps(gp + 8 * k);
+            if (kind == PBX_MAX) {
+                const int32_t *wp = wsp + cv[i].off + 8 * k;
+                __m256i p = tail ? _mm256_maskload_epi32(wp, mask)
+                                 : _mm256_loadu_si256((const __m256i *)wp);
+                acc[k] = _mm256_add_ps(acc[k], _mm256_and_ps(v, _mm256_castsi256_ps(
+                                                                    _mm256_cmpeq_epi32(p, pv))));
+            } else {
+                acc[k] = _mm256_fmadd_ps(v, r, acc[k]);
+            }
+        }
+    }
+    for (int k = 0; k < NV; k++) {
+        if (tail)
+            pbx_store_n(out + 8 * k, acc[k], ntail);
+        else
+            _mm256_storeu_ps(out + 8 * k, acc[k]);
+    }
+}
+
+/* Channels [c0, c1) of one input pixel. */
+PBX_INLINE void gather_channels(const int kind, const float *g, const int32_t *wsp,
+                                const cover *cv, int64_t nc, int32_t pos, float *out, int64_t c0,
+                                int64_t c1)
+{
+    const __m256i all = _mm256_set1_epi32(-1);
+    int64_t c = c0;
+    const int32_t *w = NULL;
+    for (; c + 32 <= c1; c += 32) {
+        w = wsp ? wsp + c : NULL;
+        gather_pixel(kind, 4, false, g + c, w, cv, nc, pos, out + c, all, 8);
+    }
+    for (; c + 8 <= c1; c += 8) {
+        w = wsp ? wsp + c : NULL;
+        gather_pixel(kind, 1, false, g + c, w, cv, nc, pos, out + c, all, 8);
+    }
+    if (c < c1) {
+        w = wsp ? wsp + c : NULL;
+        gather_pixel(kind, 1, true, g + c, w, cv, nc, pos, out + c, pbx_head(c1 - c), c1 - c);
+    }
+}
+
+static void gather_max(const float *g, const int32_t *wsp, const cover *cv, int64_t nc,
+                       int32_t pos, float *out, int64_t c0, int64_t c1)
+{
+    gather_channels(PBX_MAX, g, wsp, cv, nc, pos, out, c0, c1);
+}
+static void gather_avg(const float *g, const int32_t *wsp, const cover *cv, int64_t nc,
+                       int32_t pos, float *out, int64_t c0, int64_t c1)
+{
+    gather_channels(PBX_AVG, g, wsp, cv, nc, pos, out, c0, c1);
+}
+
+/* Every argmax of sample n, channels [c0, c1), inside the plane. */
+static bool ws_in_range(const int32_t *ws, int64_t npix, int64_t C, int64_t c0, int64_t c1,
+                        int64_t plane)
+{
+    __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+    for (int64_t i = 0; i < npix; i++) {
+        const int32_t *w = ws + i * C;
+        for (int64_t c = c0; c < c1; c += 8) { /* masked-off lanes load 0: in range */
+            __m256i v = _mm256_maskload_epi32(w + c, pbx_head(c1 - c));
+            lo = _mm256_min_epi32(lo, v);
+            hi = _mm256_max_epi32(hi, v);
+        }
+    }
+    __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), lo),
+                                  _mm256_cmpgt_epi32(hi, _mm256_set1_epi32((int32_t)(plane - 1))));
+    return _mm256_testz_si256(bad, bad);
+}
+
+pb_status pb_avx2_nhwc_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
+{
+    const int64_t C = d->c, IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow;
+    const int64_t plane = IH * IW, cb_n = (C + PB_NHWC_BWD_CBLOCK - 1) / PB_NHWC_BWD_CBLOCK;
+    const bool is_max = d->alg == PB_ALG_MAX;
+    /* covering outputs per input column (xoff: flat lists, xbeg: offsets),
+     * per input row (at most kh), and the product list of one pixel */
+    size_t bytes = (size_t)(IW + 1) * sizeof(int64_t) + (size_t)(IW * d->kw) * sizeof(int64_t) +
+                   (size_t)d->kh * sizeof(int64_t) + (size_t)(d->kh * d->kw) * sizeof(cover) +
+                   (size_t)(OW + OH) * sizeof(float);
+    void *mem = malloc(bytes);
+    if (!mem) return PB_ERR_NOMEM;
+    int64_t *xbeg = mem, *xow = xbeg + IW + 1, *yoh = xow + IW * d->kw;
+    cover *cv = (cover *)(yoh + d->kh);
+    float *xcnt = (float *)(cv + d->kh * d->kw), *ycnt = xcnt + OW;
+    int64_t m = 0;
+    for (int64_t w = 0; w < IW; w++) {
+        xbeg[w] = m;
+        for (int64_t tx = 0; tx < d->kw; tx++) {
+            int64_t num = w + d->pl - tx * d->dw;
+            if (num >= 0 && num % d->sw == 0 && num / d->sw < OW) xow[m++] = num / d->sw;
+        }
+    }
+    xbeg[IW] = m;
+    for (int64_t ow = 0; ow < OW; ow++)
+        xcnt[ow] = (float)pbx_axis_count(
+            d->alg, pb_axis_window_at(ow, d->iw, d->kw, d->sw, d->pl, d->pr, d->dw));
+    for (int64_t oh = 0; oh < OH; oh++)
+        ycnt[oh] = (float)pbx_axis_count(
+            d->alg, pb_axis_window_at(oh, d->ih, d->kh, d->sh, d->pt, d->pb, d->dh));
+    void (*fn)(const float *, const int32_t *, const cover *, int64_t, int32_t, float *, int64_t,
+               int64_t) = is_max ? gather_max : gather_avg;
+
+    pb_status st = PB_OK;
+    for (int64_t s = begin; s < end && st == PB_OK;) {
+        /* consecutive slices of one sample form one channel range */
+        int64_t n = s / cb_n, cb0 = s % cb_n, cb1 = cb0 + 1;
+        while (s + (cb1 - cb0) < end && cb1 < cb_n) cb1++;
+        s += cb1 - cb0;
+        int64_t c0 = cb0 * PB_NHWC_BWD_CBLOCK, c1 = cb1 * PB_NHWC_BWD_CBLOCK;
+        if (c1 > C) c1 = C;
+        const float *g = a->diff_dst + n * OH * OW * C;
+        const int32_t *wsp = is_max ? a->ws + n * OH * OW * C : NULL;
+        if (is_max && !ws_in_range(wsp, OH * OW, C, c0, c1, plane)) {
+            st = PB_ERR_UNSUPPORTED;
+            break;
+        }
+        float *out = a->diff_src + n * plane * C;
+        for (int64_t h = 0; h < IH; h++) {
+            int64_t ny = 0;
+            for (int64_t ty = 0; ty < d->kh; ty++) {
+                int64_t num = h + d->pt - ty * d->dh;
+                if (num >= 0 && num % d->sh == 0 && num / d->sh < OH) yoh[ny++] = num / d->sh;
+            }
+            for (int64_t w = 0; w < IW; w++) {
+                int64_t nc = 0;
+                for (int64_t i = 0; i < ny; i++)
+                    for (int64_t j = xbeg[w]; j < xbeg[w + 1]; j++) {
+                        cv[nc].off = (yoh[i] * OW + xow[j]) * C;
+                        cv[nc].rdiv = is_max ? 1.0f : 1.0f / (ycnt[yoh[i]] * xcnt[xow[j]]);
+                        nc++;
+                    }
+                fn(g, wsp, cv, nc, (int32_t)(h * IW + w), out + (h * IW + w) * C, c0, c1);
+            }
+        }
+    }
+    free(mem);
+    return st;
+}
