@@ -86,6 +86,22 @@ PBX_INLINE void pbx_store_n_i(int32_t *p, __m256i v, int64_t n)
         _mm256_maskstore_epi32((int *)p, pbx_head(n), v);
 }
 
+/* Whether n floats hold a NaN.  Max rows are screened once, before the
+ * fast fold (which is exact for everything but NaN) may use them. */
+static inline bool pbx_has_nan(const float *p, int64_t n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        acc = _mm256_or_ps(acc, _mm256_cmp_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(p + i + 8),
+                                              _CMP_UNORD_Q));
+    for (; i < n; i += 8) { /* masked-off lanes load 0: no NaN */
+        __m256 v = _mm256_maskload_ps(p + i, pbx_head(n - i));
+        acc = _mm256_or_ps(acc, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    return !_mm256_testz_ps(acc, acc);
+}
+
 /* The first-maximum rule between two (value, position) candidates that
  * come from disjoint subsets of one window: NaN beats numbers, the larger
  * value wins, and among equals (both NaN included) the earlier position. */

@@ -20,6 +20,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pool_avx2.h"
 
@@ -30,59 +31,90 @@ typedef struct nchw_fwd {
     int64_t kw, sw, dw, pl;
     int64_t fast_lo, fast_hi; /* chunk starts ow0 whose taps all lie in the row */
     float *xcnt;           /* avg: divisor factor along W per output column */
+    pb_axis_window *xw;    /* window along W per output column */
 } nchw_fwd;
 
 /* ---- forward: one chunk of 8 outputs ------------------------------------ */
 
-/* Folds one tap vector into the running result.  seed: the first tap of
- * the window, which seeds the max (so an all -inf window gives -inf at the
- * first in-input position) or the sum. */
-PBX_INLINE void fold(const int kind, __m256 v, __m256i pos, __m256 *best, __m256i *bpos,
-                     const bool seed)
+/* A running result over a run of taps: max (or sum) and argmax. */
+typedef struct run {
+    __m256 best;
+    __m256i bpos;
+} run;
+
+/* Appends the later run b to a (the first max of a+b: b wins only when
+ * strictly greater).  Inputs are NaN-free (rows are screened first), where
+ * _mm256_max_ps(b, a) is exactly that rule: it returns a unless b > a, so
+ * the first of equal values (also +0 before -0) stays.  The rule is
+ * associative, so per-row runs combined in row order equal the reference's
+ * row-major scan, with a dependency chain of kw-1 + nr-1 instead of
+ * kw*nr-1. */
+PBX_INLINE void join(const int kind, run *a, run b)
 {
-    if (seed) {
-        *best = v;
-        if (kind == PBX_MAXI) *bpos = pos;
-        return;
-    }
     if (kind == PBX_AVG) {
-        *best = _mm256_add_ps(*best, v);
+        a->best = _mm256_add_ps(a->best, b.best);
         return;
     }
-    __m256 t = pbx_take(v, *best);
-    *best = _mm256_blendv_ps(*best, v, t);
-    if (kind == PBX_MAXI) *bpos = pbx_blend_i(*bpos, pos, t);
+    if (kind == PBX_MAXI)
+        a->bpos = pbx_blend_i(a->bpos, b.bpos, _mm256_cmp_ps(b.best, a->best, _CMP_GT_OQ));
+    a->best = _mm256_max_ps(b.best, a->best);
 }
 
-/* The taps of one input row for a chunk whose taps all lie in the row.
- * s points at the first tap of the chunk's first output; p0 holds the flat
- * positions of the first tap of each lane (lane order as the loads give). */
-PBX_INLINE void fast_row(const int kind, const int sw, const int64_t kw, const int64_t dw,
-                         const float *s, __m256i p0, __m256 *best, __m256i *bpos,
-                         const bool first)
+PBX_INLINE run tap_run(__m256 v, __m256i pos) { return (run){v, pos}; }
+
+/* Eight input values of a row starting at column q.  padded: columns
+ * outside [0, iw) are not loaded; they read as -inf for max (never above a
+ * real tap; a window whose max is -inf is redone exactly, see fast_chunk)
+ * and 0 for sums. */
+PBX_INLINE __m256 ld8(const int kind, const bool padded, const float *row, int64_t q, int64_t iw)
+{
+    if (!padded) return _mm256_loadu_ps(row + q);
+    __m256i m = pbx_in_range(_mm256_add_epi32(pbx_iota(), _mm256_set1_epi32((int32_t)q)), 0, iw);
+    __m256 v = _mm256_maskload_ps(pbx_addr(row, q), m);
+    if (kind == PBX_AVG) return v;
+    return _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(m));
+}
+
+/* The taps of one input row for the chunk whose first tap (lane 0) is at
+ * column b, in tap order; p0 holds the flat positions of the first tap of
+ * each lane (lane order as the loads give it).  Not padded: every tap lies
+ * in the row. */
+PBX_INLINE run fast_row(const int kind, const bool padded, const int sw, const int64_t kw,
+                        const int64_t dw, const float *row, int64_t b, int64_t iw, __m256i p0)
 {
 #define POS(off) (kind == PBX_MAXI ? _mm256_add_epi32(p0, _mm256_set1_epi32((int32_t)(off))) : p0)
+#define LD(q) ld8(kind, padded, row, b + (q), iw)
+    run a;
     if (sw == 1) {
-        for (int64_t tx = 0; tx < kw; tx++)
-            fold(kind, _mm256_loadu_ps(s + tx * dw), POS(tx * dw), best, bpos, first && tx == 0);
-        return;
+        a = tap_run(LD(0), p0);
+        for (int64_t tx = 1; tx < kw; tx++) join(kind, &a, tap_run(LD(tx * dw), POS(tx * dw)));
+        return a;
     }
     int64_t tx = 0;
-    if (dw == 1) {
+    if (dw == 1 && kw >= 2) {
         /* adjacent taps share one pair of loads: even lanes, then odd */
         for (; tx + 1 < kw; tx += 2) {
-            __m256 lo = _mm256_loadu_ps(s + tx), hi = _mm256_loadu_ps(s + tx + 8);
-            fold(kind, _mm256_shuffle_ps(lo, hi, 0x88), POS(tx), best, bpos, first && tx == 0);
-            fold(kind, _mm256_shuffle_ps(lo, hi, 0xDD), POS(tx + 1), best, bpos, false);
+            __m256 lo = LD(tx), hi = LD(tx + 8);
+            run e = tap_run(_mm256_shuffle_ps(lo, hi, 0x88), POS(tx));
+            join(kind, &e, tap_run(_mm256_shuffle_ps(lo, hi, 0xDD), POS(tx + 1)));
+            if (tx == 0)
+                a = e;
+            else
+                join(kind, &a, e);
         }
     }
     /* a lone tap: the even elements of [p, p+15) from loads at p and p+7,
      * so nothing past the last tap is read */
     for (; tx < kw; tx++) {
-        const float *q = s + tx * dw;
-        __m256 lo = _mm256_loadu_ps(q), hi = _mm256_loadu_ps(q + 7);
-        fold(kind, _mm256_shuffle_ps(lo, hi, 0xD8), POS(tx * dw), best, bpos, first && tx == 0);
+        __m256 lo = LD(tx * dw), hi = LD(tx * dw + 7);
+        run e = tap_run(_mm256_shuffle_ps(lo, hi, 0xD8), POS(tx * dw));
+        if (tx == 0)
+            a = e;
+        else
+            join(kind, &a, e);
     }
+    return a;
+#undef LD
 #undef POS
 }
 
@@ -95,27 +127,51 @@ PBX_INLINE __m256i lane_cols(int64_t sw, int64_t base)
     return _mm256_add_epi32(l, _mm256_set1_epi32((int32_t)base));
 }
 
-PBX_INLINE void fast_chunk(const nchw_fwd *f, const int kind, const int sw, const int64_t kwc,
-                           const float *const *rows, const int32_t *rowpos, int64_t nr,
-                           int64_t ow0, float *dst, int32_t *ws, __m256 divv)
+static void masked_chunk(const nchw_fwd *f, int kind, const float *const *rows,
+                         const int32_t *rowpos, int64_t nr, int64_t ow0, float *dst, int32_t *ws,
+                         float ycnt);
+
+/* A chunk of 8 outputs at ow0 over NaN-free rows.  Not padded: all taps lie
+ * in their rows and all 8 outputs exist.  Padded (borders, row tails):
+ * taps outside the row are masked, lanes past the row end not stored. */
+PBX_INLINE void fast_chunk(const nchw_fwd *f, const int kind, const bool padded, const int sw,
+                           const int64_t kwc, const float *const *rows, const int32_t *rowpos,
+                           int64_t nr, int64_t ow0, float *dst, int32_t *ws, float ycnt)
 {
-    const int64_t kw = kwc ? kwc : f->kw, dw = f->dw;
+    const int64_t kw = kwc ? kwc : f->kw, dw = kwc ? 1 : f->dw, iw = f->iw;
     const int64_t b = sw * ow0 - f->pl;
-    __m256 best = _mm256_setzero_ps();
-    __m256i bpos = _mm256_setzero_si256();
-    __m256i cols = kind == PBX_MAXI ? lane_cols(sw, b) : bpos;
+    __m256i cols = kind == PBX_MAXI ? lane_cols(sw, b) : _mm256_setzero_si256();
 #define P0(r) (kind == PBX_MAXI ? _mm256_add_epi32(cols, _mm256_set1_epi32(rowpos[r])) : cols)
-    fast_row(kind, sw, kw, dw, rows[0] + b, P0(0), &best, &bpos, true);
+    run a = fast_row(kind, padded, sw, kw, dw, rows[0], b, iw, P0(0));
     for (int64_t r = 1; r < nr; r++)
-        fast_row(kind, sw, kw, dw, rows[r] + b, P0(r), &best, &bpos, false);
+        join(kind, &a, fast_row(kind, padded, sw, kw, dw, rows[r], b, iw, P0(r)));
 #undef P0
     if (sw == 2) {
-        best = pbx_unperm(best);
-        if (kind == PBX_MAXI) bpos = pbx_unperm_i(bpos);
+        a.best = pbx_unperm(a.best);
+        if (kind == PBX_MAXI) a.bpos = pbx_unperm_i(a.bpos);
     }
-    if (kind == PBX_AVG) best = _mm256_div_ps(best, divv);
-    _mm256_storeu_ps(dst + ow0, best);
-    if (kind == PBX_MAXI) _mm256_storeu_si256((__m256i *)(ws + ow0), bpos);
+    if (!padded) {
+        if (kind == PBX_AVG) a.best = _mm256_div_ps(a.best, _mm256_set1_ps(ycnt * (float)kw));
+        _mm256_storeu_ps(dst + ow0, a.best);
+        if (kind == PBX_MAXI) _mm256_storeu_si256((__m256i *)(ws + ow0), a.bpos);
+        return;
+    }
+    const int64_t n = f->ow - ow0;
+    if (kind == PBX_MAXI) {
+        /* a -inf maximum may sit on padding: redo such chunks exactly */
+        __m256 ninf = _mm256_cmp_ps(a.best, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ);
+        if (!_mm256_testz_ps(ninf, _mm256_castsi256_ps(pbx_head(n)))) {
+            masked_chunk(f, kind, rows, rowpos, nr, ow0, dst, ws, ycnt);
+            return;
+        }
+    }
+    if (kind == PBX_AVG) {
+        __m256 xc = _mm256_maskload_ps(f->xcnt + ow0, pbx_head(n));
+        __m256 cnt = _mm256_max_ps(_mm256_mul_ps(xc, _mm256_set1_ps(ycnt)), _mm256_set1_ps(1.0f));
+        a.best = _mm256_div_ps(a.best, cnt);
+    }
+    pbx_store_n(dst + ow0, a.best, n);
+    if (kind == PBX_MAXI) pbx_store_n_i(ws + ow0, a.bpos, n);
 }
 
 /* Any chunk: taps outside the row are masked off (never loaded, never
@@ -171,29 +227,66 @@ static void masked_chunk(const nchw_fwd *f, int kind, const float *const *rows,
     if (kind == PBX_MAXI) pbx_store_n_i(ws + ow0, bpos, n);
 }
 
-/* One output row: fast chunks where possible, masked ones at the borders;
- * the last chunk moves left onto already computed outputs (same values)
- * rather than going masked when that keeps it fast. */
+/* One output, scalar: the few border outputs a row has on each side. */
+static void scalar_out(const nchw_fwd *f, int kind, const float *const *rows,
+                       const int32_t *rowpos, int64_t nr, int64_t ow, float *dst, int32_t *ws,
+                       float ycnt)
+{
+    const pb_axis_window x = f->xw[ow];
+    const int64_t dw = f->dw;
+    float best = rows[0][x.start + x.t_lo * dw];
+    int32_t bp = rowpos[0] + (int32_t)(x.start + x.t_lo * dw);
+    for (int64_t r = 0; r < nr; r++)
+        for (int64_t tx = r == 0 ? x.t_lo + 1 : x.t_lo; tx < x.t_hi; tx++) {
+            int64_t w = x.start + tx * dw;
+            float v = rows[r][w];
+            if (kind == PBX_AVG) {
+                best += v;
+            } else if (v > best || (v != v && best == best)) { /* pbx_take, scalar */
+                best = v;
+                bp = rowpos[r] + (int32_t)w;
+            }
+        }
+    if (kind == PBX_AVG) best /= ycnt * f->xcnt[ow];
+    dst[ow] = best;
+    if (kind == PBX_MAXI) ws[ow] = bp;
+}
+
+/* Border outputs [o0, o1): scalar when few, masked chunks otherwise. */
+static void border(const nchw_fwd *f, int kind, const float *const *rows, const int32_t *rowpos,
+                   int64_t nr, int64_t o0, int64_t o1, float *dst, int32_t *ws, float ycnt)
+{
+    if (o1 - o0 <= 3) {
+        for (int64_t ow = o0; ow < o1; ow++) scalar_out(f, kind, rows, rowpos, nr, ow, dst, ws, ycnt);
+        return;
+    }
+    for (int64_t ow0 = o0; ow0 < o1; ow0 += 8) /* may run past o1: same values */
+        masked_chunk(f, kind, rows, rowpos, nr, ow0, dst, ws, ycnt);
+}
+
+/* One output row: padded chunks at the borders (and for rows shorter than
+ * a vector), fast chunks between; the last chunk moves left onto already
+ * computed outputs (same values) instead of running past the row end. */
 PBX_INLINE void fwd_row(const nchw_fwd *f, const float *const *rows, const int32_t *rowpos,
                         int64_t nr, float *dst, int32_t *ws, float ycnt, const int kind,
                         const int sw, const int64_t kwc)
 {
-    const __m256 divv = _mm256_set1_ps(ycnt * (float)f->kw);
+#define CHUNK(PAD, at) fast_chunk(f, kind, PAD, sw, kwc, rows, rowpos, nr, at, dst, ws, ycnt)
+    const int64_t OW = f->ow;
     int64_t ow0 = 0;
-    while (ow0 < f->ow) {
-        if (ow0 >= f->fast_lo && ow0 <= f->fast_hi) {
-            fast_chunk(f, kind, sw, kwc, rows, rowpos, nr, ow0, dst, ws, divv);
-            ow0 += 8;
-            continue;
-        }
-        int64_t last = f->ow - 8;
-        if (ow0 > f->fast_hi && last >= f->fast_lo && last <= f->fast_hi) {
-            fast_chunk(f, kind, sw, kwc, rows, rowpos, nr, last, dst, ws, divv);
-            return;
-        }
-        masked_chunk(f, kind, rows, rowpos, nr, ow0, dst, ws, ycnt);
-        ow0 += 8;
+    if (OW <= 8 || f->fast_lo > f->fast_hi) {
+        for (; ow0 < OW; ow0 += 8) CHUNK(true, ow0);
+        return;
     }
+    for (; ow0 < f->fast_lo; ow0 += 8) CHUNK(true, ow0);
+    for (; ow0 <= f->fast_hi; ow0 += 8) CHUNK(false, ow0);
+    if (ow0 < OW && OW - 8 == f->fast_hi) { /* then ow0 > OW - 8 */
+        CHUNK(false, OW - 8);
+        return;
+    }
+    for (; ow0 < OW - 8; ow0 += 8) CHUNK(true, ow0);
+    if (ow0 < OW) CHUNK(true, OW - 8);
+#undef CHUNK
 }
 
 typedef void (*row_fn)(const nchw_fwd *f, const float *const *rows, const int32_t *rowpos,
@@ -343,32 +436,54 @@ pb_status pb_avx2_nchw_fwd(const pb_desc *d, const pb_args *a, int64_t begin, in
     f.fast_hi = floor_div(f.iw - 1 + f.pl - span, f.sw) - 7;
     if (f.fast_hi > f.ow - 8) f.fast_hi = f.ow - 8;
 
-    const int64_t kh = d->kh;
+    const int64_t kh = d->kh, OH = d->oh;
     void *mem = malloc((size_t)kh * (sizeof(float *) + sizeof(int32_t)) +
-                       (size_t)f.ow * sizeof(float));
+                       (size_t)f.ow * sizeof(float) + (size_t)(OH + f.ow) * sizeof(pb_axis_window) +
+                       (size_t)d->ih);
     if (!mem) return PB_ERR_NOMEM;
-    const float **rows = mem;
+    pb_axis_window *yw = mem; /* first: the strictest alignment */
+    f.xw = yw + OH;
+    const float **rows = (const float **)(f.xw + f.ow);
     int32_t *rowpos = (int32_t *)(rows + kh);
     f.xcnt = (float *)(rowpos + kh);
-    if (kind == PBX_AVG)
-        for (int64_t ow = 0; ow < f.ow; ow++)
-            f.xcnt[ow] = (float)pbx_axis_count(
-                d->alg, pb_axis_window_at(ow, d->iw, d->kw, d->sw, d->pl, d->pr, d->dw));
+    int8_t *row_nan = (int8_t *)(f.xcnt + f.ow); /* per input row of the plane: NaN? */
+    for (int64_t oh = 0; oh < OH; oh++)
+        yw[oh] = pb_axis_window_at(oh, d->ih, d->kh, d->sh, d->pt, d->pb, d->dh);
+    for (int64_t ow = 0; ow < f.ow; ow++) {
+        f.xw[ow] = pb_axis_window_at(ow, d->iw, d->kw, d->sw, d->pl, d->pr, d->dw);
+        f.xcnt[ow] = (float)pbx_axis_count(d->alg, f.xw[ow]);
+    }
 
-    row_fn fn = row_fns[kind][f.sw - 1][d->kw == 2 ? 0 : d->kw == 3 ? 1 : 2];
-    const int64_t plane = d->ih * d->iw, oplane = d->oh * d->ow;
+    /* window widths 2 and 3 without dilation get their own unrolled code */
+    int wi = d->dw != 1 ? 2 : d->kw == 2 ? 0 : d->kw == 3 ? 1 : 2;
+    row_fn fn = row_fns[kind][f.sw - 1][wi];
+    const int64_t plane = d->ih * d->iw, oplane = OH * d->ow;
+    int64_t p = begin / OH, oh = begin % OH;
+    memset(row_nan, -1, (size_t)d->ih); /* -1: not screened yet */
     for (int64_t r = begin; r < end; r++) {
-        int64_t pl = r / d->oh, oh = r % d->oh;
-        pb_axis_window y = pb_axis_window_at(oh, d->ih, d->kh, d->sh, d->pt, d->pb, d->dh);
+        pb_axis_window y = yw[oh];
         int64_t nr = y.t_hi - y.t_lo;
+        bool nan = false;
         for (int64_t k = 0; k < nr; k++) {
             int64_t h = y.start + (y.t_lo + k) * d->dh;
-            rows[k] = a->src + pl * plane + h * d->iw;
+            rows[k] = a->src + p * plane + h * d->iw;
             rowpos[k] = (int32_t)(h * d->iw);
+            if (kind == PBX_AVG) continue;
+            if (row_nan[h] < 0) row_nan[h] = pbx_has_nan(rows[k], d->iw); /* once per row */
+            nan |= row_nan[h] > 0;
         }
         float ycnt = (float)pbx_axis_count(d->alg, y);
-        fn(&f, rows, rowpos, nr, a->dst + pl * oplane + oh * d->ow,
-           a->ws ? a->ws + pl * oplane + oh * d->ow : NULL, ycnt);
+        int64_t o = p * oplane + oh * d->ow;
+        int32_t *wso = a->ws ? a->ws + o : NULL;
+        if (nan) /* the exact rule, chunk by chunk */
+            border(&f, kind, rows, rowpos, nr, 0, f.ow, a->dst + o, wso, ycnt);
+        else
+            fn(&f, rows, rowpos, nr, a->dst + o, wso, ycnt);
+        if (++oh == OH) {
+            oh = 0;
+            p++;
+            memset(row_nan, -1, (size_t)d->ih);
+        }
     }
     free(mem);
     return PB_OK;

@@ -15,21 +15,25 @@
  * add 64-pixel partial sums so rounding does not grow with the plane.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "pool_avx2.h"
 
-/* A window tap of one output pixel: element offset and flat position. */
+/* A window tap: element offset and flat position, relative to a base. */
 typedef struct tap {
     int64_t off;
     int32_t pos;
 } tap;
 
 /* Folds the taps of one output pixel for NV vectors of channels starting
- * at src (plus each tap's offset); `mask` limits the last vector to the
- * channel tail (all lanes otherwise). */
-PBX_INLINE void fold_pixel(const int kind, const int NV, const bool tail, const float *src,
-                           const tap *taps, int64_t nt, float *dst, int32_t *ws, __m256 div,
-                           __m256i mask, int64_t ntail)
+ * at src (plus each tap's offset; pos0 + its pos is the flat position);
+ * `mask` limits the last vector to the channel tail.  exact: the full rule
+ * (pbx_take).  Fast mode, for NaN-free rows only: one _mm256_max_ps per
+ * tap, which returns the running max unless the tap is greater, so the
+ * first of equal values (also +0 before -0) stays, as in the reference. */
+PBX_INLINE void fold_pixel(const int kind, const bool exact, const int NV, const bool tail,
+                           const float *src, const tap *taps, int64_t nt, int32_t pos0,
+                           float *dst, int32_t *ws, __m256 div, __m256i mask, int64_t ntail)
 {
     __m256 b[4];
     __m256i p[4];
@@ -38,19 +42,23 @@ PBX_INLINE void fold_pixel(const int kind, const int NV, const bool tail, const 
           : _mm256_loadu_ps(src + taps[t].off + 8 * (k)))
     for (int k = 0; k < NV; k++) {
         b[k] = LD(0, k);
-        p[k] = _mm256_set1_epi32(taps[0].pos);
+        p[k] = _mm256_set1_epi32(pos0 + taps[0].pos);
     }
     for (int64_t t = 1; t < nt; t++) {
-        __m256i pos = _mm256_set1_epi32(taps[t].pos);
+        __m256i pos = _mm256_set1_epi32(pos0 + taps[t].pos);
         for (int k = 0; k < NV; k++) {
             __m256 v = LD(t, k);
             if (kind == PBX_AVG) {
                 b[k] = _mm256_add_ps(b[k], v);
-                continue;
+            } else if (exact) {
+                __m256 m = pbx_take(v, b[k]);
+                b[k] = _mm256_blendv_ps(b[k], v, m);
+                if (kind == PBX_MAXI) p[k] = pbx_blend_i(p[k], pos, m);
+            } else {
+                if (kind == PBX_MAXI)
+                    p[k] = pbx_blend_i(p[k], pos, _mm256_cmp_ps(v, b[k], _CMP_GT_OQ));
+                b[k] = _mm256_max_ps(v, b[k]);
             }
-            __m256 m = pbx_take(v, b[k]);
-            b[k] = _mm256_blendv_ps(b[k], v, m);
-            if (kind == PBX_MAXI) p[k] = pbx_blend_i(p[k], pos, m);
         }
     }
 #undef LD
@@ -67,36 +75,35 @@ PBX_INLINE void fold_pixel(const int kind, const int NV, const bool tail, const 
 }
 
 /* All channels [0, C) of one output pixel. */
-PBX_INLINE void pixel(const int kind, const float *src, const tap *taps, int64_t nt, int64_t C,
-                      float *dst, int32_t *ws, float div)
+PBX_INLINE void pixel(const int kind, const bool exact, const float *src, const tap *taps,
+                      int64_t nt, int32_t pos0, int64_t C, float *dst, int32_t *ws, float div)
 {
     const __m256 dv = _mm256_set1_ps(div);
     const __m256i all = _mm256_set1_epi32(-1);
     int64_t c = 0;
-    for (; c + 32 <= C; c += 32)
-        fold_pixel(kind, 4, false, src + c, taps, nt, dst + c, ws ? ws + c : NULL, dv, all, 8);
-    for (; c + 8 <= C; c += 8)
-        fold_pixel(kind, 1, false, src + c, taps, nt, dst + c, ws ? ws + c : NULL, dv, all, 8);
-    if (c < C)
-        fold_pixel(kind, 1, true, src + c, taps, nt, dst + c, ws ? ws + c : NULL, dv,
-                   pbx_head(C - c), C - c);
+#define BLOCK(NV, TAIL, MASK, NTAIL)                                                         \
+    fold_pixel(kind, exact, NV, TAIL, src + c, taps, nt, pos0, dst + c, ws ? ws + c : NULL, dv, \
+               MASK, NTAIL)
+    for (; c + 32 <= C; c += 32) BLOCK(4, false, all, 8);
+    for (; c + 8 <= C; c += 8) BLOCK(1, false, all, 8);
+    if (c < C) BLOCK(1, true, pbx_head(C - c), C - c);
+#undef BLOCK
 }
 
-static void pixel_max(const float *s, const tap *t, int64_t nt, int64_t C, float *d, int32_t *w,
-                      float div)
-{
-    pixel(PBX_MAX, s, t, nt, C, d, w, div);
-}
-static void pixel_maxi(const float *s, const tap *t, int64_t nt, int64_t C, float *d, int32_t *w,
-                       float div)
-{
-    pixel(PBX_MAXI, s, t, nt, C, d, w, div);
-}
-static void pixel_avg(const float *s, const tap *t, int64_t nt, int64_t C, float *d, int32_t *w,
-                      float div)
-{
-    pixel(PBX_AVG, s, t, nt, C, d, w, div);
-}
+typedef void (*pixel_fn)(const float *src, const tap *taps, int64_t nt, int32_t pos0, int64_t C,
+                         float *dst, int32_t *ws, float div);
+#define PIXEL_FN(NAME, K, E)                                                                   \
+    static void NAME(const float *s, const tap *t, int64_t nt, int32_t pos0, int64_t C,       \
+                     float *d, int32_t *w, float div)                                         \
+    {                                                                                         \
+        pixel(K, E, s, t, nt, pos0, C, d, w, div);                                            \
+    }
+PIXEL_FN(pixel_max, PBX_MAX, false)
+PIXEL_FN(pixel_max_exact, PBX_MAX, true)
+PIXEL_FN(pixel_maxi, PBX_MAXI, false)
+PIXEL_FN(pixel_maxi_exact, PBX_MAXI, true)
+PIXEL_FN(pixel_avg, PBX_AVG, false)
+#undef PIXEL_FN
 
 /* ---- global -------------------------------------------------------------- */
 
@@ -187,35 +194,70 @@ pb_status pb_avx2_nhwc_fwd(const pb_desc *d, const pb_args *a, int64_t begin, in
         }
         return PB_OK;
     }
-    pb_axis_window *xw = malloc((size_t)OW * sizeof *xw + (size_t)(d->kh * d->kw) * sizeof(tap));
-    if (!xw) return PB_ERR_NOMEM;
-    tap *taps = (tap *)(xw + OW);
+    const int64_t kh = d->kh, kw = d->kw, IW = d->iw, rowlen = IW * C;
+    void *mem = malloc((size_t)(OW + OH) * sizeof(pb_axis_window) +
+                       (size_t)(2 * kh * kw) * sizeof(tap) + (size_t)d->ih);
+    if (!mem) return PB_ERR_NOMEM;
+    pb_axis_window *xw = mem, *yw = xw + OW;
+    tap *inner = (tap *)(yw + OH), *taps = inner + kh * kw;
+    int8_t *row_nan = (int8_t *)(taps + kh * kw); /* per input row of the sample: NaN? */
     for (int64_t ow = 0; ow < OW; ow++)
-        xw[ow] = pb_axis_window_at(ow, d->iw, d->kw, d->sw, d->pl, d->pr, d->dw);
-    void (*fn)(const float *, const tap *, int64_t, int64_t, float *, int32_t *, float) =
-        kind == PBX_AVG ? pixel_avg : kind == PBX_MAXI ? pixel_maxi : pixel_max;
+        xw[ow] = pb_axis_window_at(ow, d->iw, kw, d->sw, d->pl, d->pr, d->dw);
+    for (int64_t oh = 0; oh < OH; oh++)
+        yw[oh] = pb_axis_window_at(oh, d->ih, kh, d->sh, d->pt, d->pb, d->dh);
+    /* a window inside the input: taps relative to its first one */
+    for (int64_t ty = 0, t = 0; ty < kh; ty++)
+        for (int64_t tx = 0; tx < kw; tx++, t++) {
+            inner[t].pos = (int32_t)(ty * d->dh * IW + tx * d->dw);
+            inner[t].off = inner[t].pos * C;
+        }
+    pixel_fn fast = kind == PBX_AVG ? pixel_avg : kind == PBX_MAXI ? pixel_maxi : pixel_max;
+    pixel_fn exact = kind == PBX_AVG ? pixel_avg : kind == PBX_MAXI ? pixel_maxi_exact
+                                                                   : pixel_max_exact;
+    int64_t n = begin / OH, oh = begin % OH;
+    memset(row_nan, -1, (size_t)d->ih); /* -1: not screened yet */
     for (int64_t r = begin; r < end; r++) {
-        int64_t n = r / OH, oh = r % OH;
-        pb_axis_window y = pb_axis_window_at(oh, d->ih, d->kh, d->sh, d->pt, d->pb, d->dh);
+        pb_axis_window y = yw[oh];
         const float *s = a->src + n * plane * C;
+        bool nan = false;
+        for (int64_t ty = y.t_lo; kind != PBX_AVG && ty < y.t_hi; ty++) {
+            int64_t h = y.start + ty * d->dh;
+            if (row_nan[h] < 0) row_nan[h] = pbx_has_nan(s + h * rowlen, rowlen);
+            nan |= row_nan[h] > 0;
+        }
+        /* NaN-free rows take the fast fold, others the exact rule */
+        pixel_fn fn = nan ? exact : fast;
+        const bool y_inner = y.t_lo == 0 && y.t_hi == kh;
         for (int64_t ow = 0; ow < OW; ow++) {
             pb_axis_window x = xw[ow];
+            float div = (float)(pbx_axis_count(d->alg, y) * pbx_axis_count(d->alg, x));
+            int64_t o = ((n * OH + oh) * OW + ow) * C;
+            float *dst = a->dst + o;
+            int32_t *ws = a->ws ? a->ws + o : NULL;
+            if (y_inner && x.t_lo == 0 && x.t_hi == kw) {
+                int64_t p0 = y.start * IW + x.start;
+                fn(s + p0 * C, inner, kh * kw, (int32_t)p0, C, dst, ws, div);
+                continue;
+            }
             int64_t nt = 0;
             for (int64_t ty = y.t_lo; ty < y.t_hi; ty++) {
                 int64_t h = y.start + ty * d->dh;
                 for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
                     int64_t w = x.start + tx * d->dw;
-                    taps[nt].off = (h * d->iw + w) * C;
-                    taps[nt].pos = (int32_t)(h * d->iw + w);
+                    taps[nt].pos = (int32_t)(h * IW + w);
+                    taps[nt].off = taps[nt].pos * C;
                     nt++;
                 }
             }
-            float div = (float)(pbx_axis_count(d->alg, y) * pbx_axis_count(d->alg, x));
-            int64_t o = ((n * OH + oh) * OW + ow) * C;
-            fn(s, taps, nt, C, a->dst + o, a->ws ? a->ws + o : NULL, div);
+            fn(s, taps, nt, 0, C, dst, ws, div);
+        }
+        if (++oh == OH) {
+            oh = 0;
+            n++;
+            memset(row_nan, -1, (size_t)d->ih);
         }
     }
-    free(xw);
+    free(mem);
     return PB_OK;
 }
 
