@@ -347,6 +347,7 @@ PBX_INLINE void global_group(const int kind, const int NP, const float *src, int
     __m256i pos[8];
     const int64_t nfirst = L < 8 ? L : 8;
     const __m256i first_mask = pbx_head(nfirst);
+    #pragma GCC unroll 8
     for (int k = 0; k < NP; k++) {
         acc[k] = _mm256_maskload_ps(src + k * L, first_mask);
         pos[k] = pbx_iota();
@@ -354,6 +355,7 @@ PBX_INLINE void global_group(const int kind, const int NP, const float *src, int
     int64_t i = 8;
     for (; i + 8 <= L; i += 8) {
         __m256i p = _mm256_add_epi32(pbx_iota(), _mm256_set1_epi32((int32_t)i));
+        #pragma GCC unroll 8
         for (int k = 0; k < NP; k++) {
             __m256 v = _mm256_loadu_ps(src + k * L + i);
             if (kind == PBX_AVG) {
@@ -368,6 +370,7 @@ PBX_INLINE void global_group(const int kind, const int NP, const float *src, int
     if (i < L) {
         __m256i m = pbx_head(L - i);
         __m256i p = _mm256_add_epi32(pbx_iota(), _mm256_set1_epi32((int32_t)i));
+        #pragma GCC unroll 8
         for (int k = 0; k < NP; k++) {
             __m256 v = _mm256_maskload_ps(src + k * L + i, m);
             if (kind == PBX_AVG) {
@@ -383,10 +386,12 @@ PBX_INLINE void global_group(const int kind, const int NP, const float *src, int
         if (NP == 8) {
             _mm256_storeu_ps(dst, _mm256_div_ps(hsum8(acc), _mm256_set1_ps(div)));
         } else {
+            #pragma GCC unroll 8
             for (int k = 0; k < NP; k++) dst[k] = hsum(acc[k]) / div;
         }
         return;
     }
+    #pragma GCC unroll 8
     for (int k = 0; k < NP; k++) {
         float v[8];
         int32_t p[8];

@@ -28,40 +28,57 @@ typedef struct tap {
 /* Folds the taps of one output pixel for NV vectors of channels starting
  * at src (plus each tap's offset; pos0 + its pos is the flat position);
  * `mask` limits the last vector to the channel tail.  exact: the full rule
- * (pbx_take).  Fast mode, for NaN-free rows only: one _mm256_max_ps per
- * tap, which returns the running max unless the tap is greater, so the
- * first of equal values (also +0 before -0) stays, as in the reference. */
-PBX_INLINE void fold_pixel(const int kind, const bool exact, const int NV, const bool tail,
+ * (pbx_take).  Fast mode: one _mm256_max_ps per tap, which returns the
+ * running max unless the tap is greater, so the first of equal values
+ * (also +0 before -0) stays as in the reference; it is exact for all but
+ * NaN, so the taps are screened on the way and a block that met a NaN
+ * returns false without storing (the caller redoes it exactly). */
+PBX_INLINE bool fold_pixel(const int kind, const bool exact, const int NV, const bool tail,
                            const float *src, const tap *taps, int64_t nt, int32_t pos0,
                            float *dst, int32_t *ws, __m256 div, __m256i mask, int64_t ntail)
 {
-    __m256 b[4];
+    const bool screen = kind != PBX_AVG && !exact;
+    __m256 b[4], nan = _mm256_setzero_ps();
     __m256i p[4];
 #define LD(t, k)                                                                             \
     (tail ? _mm256_maskload_ps(src + taps[t].off + 8 * (k), mask)                           \
           : _mm256_loadu_ps(src + taps[t].off + 8 * (k)))
+#pragma GCC unroll 4
     for (int k = 0; k < NV; k++) {
         b[k] = LD(0, k);
         p[k] = _mm256_set1_epi32(pos0 + taps[0].pos);
     }
+    if (screen) /* pairs: one compare screens two vectors */
+#pragma GCC unroll 4
+        for (int k = 0; k < NV; k += 2)
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(b[k], b[k + 1 < NV ? k + 1 : k], _CMP_UNORD_Q));
     for (int64_t t = 1; t < nt; t++) {
         __m256i pos = _mm256_set1_epi32(pos0 + taps[t].pos);
+        __m256 v[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < NV; k++) v[k] = LD(t, k);
+        if (screen)
+#pragma GCC unroll 4
+            for (int k = 0; k < NV; k += 2)
+                nan = _mm256_or_ps(nan, _mm256_cmp_ps(v[k], v[k + 1 < NV ? k + 1 : k], _CMP_UNORD_Q));
+#pragma GCC unroll 4
         for (int k = 0; k < NV; k++) {
-            __m256 v = LD(t, k);
             if (kind == PBX_AVG) {
-                b[k] = _mm256_add_ps(b[k], v);
+                b[k] = _mm256_add_ps(b[k], v[k]);
             } else if (exact) {
-                __m256 m = pbx_take(v, b[k]);
-                b[k] = _mm256_blendv_ps(b[k], v, m);
+                __m256 m = pbx_take(v[k], b[k]);
+                b[k] = _mm256_blendv_ps(b[k], v[k], m);
                 if (kind == PBX_MAXI) p[k] = pbx_blend_i(p[k], pos, m);
             } else {
                 if (kind == PBX_MAXI)
-                    p[k] = pbx_blend_i(p[k], pos, _mm256_cmp_ps(v, b[k], _CMP_GT_OQ));
-                b[k] = _mm256_max_ps(v, b[k]);
+                    p[k] = pbx_blend_i(p[k], pos, _mm256_cmp_ps(v[k], b[k], _CMP_GT_OQ));
+                b[k] = _mm256_max_ps(v[k], b[k]);
             }
         }
     }
 #undef LD
+    if (screen && !_mm256_testz_ps(nan, nan)) return false;
+#pragma GCC unroll 4
     for (int k = 0; k < NV; k++) {
         if (kind == PBX_AVG) b[k] = _mm256_div_ps(b[k], div);
         if (tail) {
@@ -72,18 +89,24 @@ PBX_INLINE void fold_pixel(const int kind, const bool exact, const int NV, const
             if (kind == PBX_MAXI) _mm256_storeu_si256((__m256i *)(ws + 8 * k), p[k]);
         }
     }
+    return true;
 }
 
 /* All channels [0, C) of one output pixel. */
-PBX_INLINE void pixel(const int kind, const bool exact, const float *src, const tap *taps,
-                      int64_t nt, int32_t pos0, int64_t C, float *dst, int32_t *ws, float div)
+PBX_INLINE void pixel(const int kind, const float *src, const tap *taps, int64_t nt, int32_t pos0,
+                      int64_t C, float *dst, int32_t *ws, float div)
 {
     const __m256 dv = _mm256_set1_ps(div);
     const __m256i all = _mm256_set1_epi32(-1);
     int64_t c = 0;
-#define BLOCK(NV, TAIL, MASK, NTAIL)                                                         \
-    fold_pixel(kind, exact, NV, TAIL, src + c, taps, nt, pos0, dst + c, ws ? ws + c : NULL, dv, \
-               MASK, NTAIL)
+#define BLOCK(NV, TAIL, MASK, NTAIL)                                                          \
+    do {                                                                                      \
+        int32_t *w = ws ? ws + c : NULL;                                                      \
+        if (!fold_pixel(kind, false, NV, TAIL, src + c, taps, nt, pos0, dst + c, w, dv, MASK,  \
+                        NTAIL))                                                               \
+            fold_pixel(kind, true, NV, TAIL, src + c, taps, nt, pos0, dst + c, w, dv, MASK,    \
+                       NTAIL);                                                                \
+    } while (0)
     for (; c + 32 <= C; c += 32) BLOCK(4, false, all, 8);
     for (; c + 8 <= C; c += 8) BLOCK(1, false, all, 8);
     if (c < C) BLOCK(1, true, pbx_head(C - c), C - c);
@@ -92,17 +115,15 @@ PBX_INLINE void pixel(const int kind, const bool exact, const float *src, const 
 
 typedef void (*pixel_fn)(const float *src, const tap *taps, int64_t nt, int32_t pos0, int64_t C,
                          float *dst, int32_t *ws, float div);
-#define PIXEL_FN(NAME, K, E)                                                                   \
+#define PIXEL_FN(NAME, K)                                                                      \
     static void NAME(const float *s, const tap *t, int64_t nt, int32_t pos0, int64_t C,       \
                      float *d, int32_t *w, float div)                                         \
     {                                                                                         \
-        pixel(K, E, s, t, nt, pos0, C, d, w, div);                                            \
+        pixel(K, s, t, nt, pos0, C, d, w, div);                                               \
     }
-PIXEL_FN(pixel_max, PBX_MAX, false)
-PIXEL_FN(pixel_max_exact, PBX_MAX, true)
-PIXEL_FN(pixel_maxi, PBX_MAXI, false)
-PIXEL_FN(pixel_maxi_exact, PBX_MAXI, true)
-PIXEL_FN(pixel_avg, PBX_AVG, false)
+PIXEL_FN(pixel_max, PBX_MAX)
+PIXEL_FN(pixel_maxi, PBX_MAXI)
+PIXEL_FN(pixel_avg, PBX_AVG)
 #undef PIXEL_FN
 
 /* ---- global -------------------------------------------------------------- */
@@ -119,6 +140,7 @@ PBX_INLINE void global_block(const int kind, const int NV, const bool tail, cons
 #define LD(i, k)                                                                             \
     (tail ? _mm256_maskload_ps(src + (i) * C + 8 * (k), mask)                               \
           : _mm256_loadu_ps(src + (i) * C + 8 * (k)))
+    #pragma GCC unroll 4
     for (int k = 0; k < NV; k++) {
         b[k] = LD(0, k);
         p[k] = _mm256_setzero_si256();
@@ -130,17 +152,22 @@ PBX_INLINE void global_block(const int kind, const int NV, const bool tail, cons
             int64_t i1 = i0 + GBLOCK < L ? i0 + GBLOCK : L;
             if (i0 == 0) {
                 for (int64_t i = 1; i < i1; i++)
+                    #pragma GCC unroll 4
                     for (int k = 0; k < NV; k++) b[k] = _mm256_add_ps(b[k], LD(i, k));
                 continue;
             }
+            #pragma GCC unroll 4
             for (int k = 0; k < NV; k++) part[k] = LD(i0, k);
             for (int64_t i = i0 + 1; i < i1; i++)
+                #pragma GCC unroll 4
                 for (int k = 0; k < NV; k++) part[k] = _mm256_add_ps(part[k], LD(i, k));
+            #pragma GCC unroll 4
             for (int k = 0; k < NV; k++) b[k] = _mm256_add_ps(b[k], part[k]);
         }
     } else {
         for (int64_t i = 1; i < L; i++) {
             __m256i pos = _mm256_set1_epi32((int32_t)i);
+            #pragma GCC unroll 4
             for (int k = 0; k < NV; k++) {
                 __m256 v = LD(i, k);
                 __m256 m = pbx_take(v, b[k]);
@@ -150,6 +177,7 @@ PBX_INLINE void global_block(const int kind, const int NV, const bool tail, cons
         }
     }
 #undef LD
+    #pragma GCC unroll 4
     for (int k = 0; k < NV; k++) {
         if (kind == PBX_AVG) b[k] = _mm256_div_ps(b[k], _mm256_set1_ps(div));
         if (tail) {
@@ -194,13 +222,11 @@ pb_status pb_avx2_nhwc_fwd(const pb_desc *d, const pb_args *a, int64_t begin, in
         }
         return PB_OK;
     }
-    const int64_t kh = d->kh, kw = d->kw, IW = d->iw, rowlen = IW * C;
-    void *mem = malloc((size_t)(OW + OH) * sizeof(pb_axis_window) +
-                       (size_t)(2 * kh * kw) * sizeof(tap) + (size_t)d->ih);
+    const int64_t kh = d->kh, kw = d->kw, IW = d->iw;
+    void *mem = malloc((size_t)(OW + OH) * sizeof(pb_axis_window) + (size_t)(2 * kh * kw) * sizeof(tap));
     if (!mem) return PB_ERR_NOMEM;
     pb_axis_window *xw = mem, *yw = xw + OW;
     tap *inner = (tap *)(yw + OH), *taps = inner + kh * kw;
-    int8_t *row_nan = (int8_t *)(taps + kh * kw); /* per input row of the sample: NaN? */
     for (int64_t ow = 0; ow < OW; ow++)
         xw[ow] = pb_axis_window_at(ow, d->iw, kw, d->sw, d->pl, d->pr, d->dw);
     for (int64_t oh = 0; oh < OH; oh++)
@@ -211,22 +237,11 @@ pb_status pb_avx2_nhwc_fwd(const pb_desc *d, const pb_args *a, int64_t begin, in
             inner[t].pos = (int32_t)(ty * d->dh * IW + tx * d->dw);
             inner[t].off = inner[t].pos * C;
         }
-    pixel_fn fast = kind == PBX_AVG ? pixel_avg : kind == PBX_MAXI ? pixel_maxi : pixel_max;
-    pixel_fn exact = kind == PBX_AVG ? pixel_avg : kind == PBX_MAXI ? pixel_maxi_exact
-                                                                   : pixel_max_exact;
+    pixel_fn fn = kind == PBX_AVG ? pixel_avg : kind == PBX_MAXI ? pixel_maxi : pixel_max;
     int64_t n = begin / OH, oh = begin % OH;
-    memset(row_nan, -1, (size_t)d->ih); /* -1: not screened yet */
     for (int64_t r = begin; r < end; r++) {
         pb_axis_window y = yw[oh];
         const float *s = a->src + n * plane * C;
-        bool nan = false;
-        for (int64_t ty = y.t_lo; kind != PBX_AVG && ty < y.t_hi; ty++) {
-            int64_t h = y.start + ty * d->dh;
-            if (row_nan[h] < 0) row_nan[h] = pbx_has_nan(s + h * rowlen, rowlen);
-            nan |= row_nan[h] > 0;
-        }
-        /* NaN-free rows take the fast fold, others the exact rule */
-        pixel_fn fn = nan ? exact : fast;
         const bool y_inner = y.t_lo == 0 && y.t_hi == kh;
         for (int64_t ow = 0; ow < OW; ow++) {
             pb_axis_window x = xw[ow];
@@ -254,7 +269,6 @@ pb_status pb_avx2_nhwc_fwd(const pb_desc *d, const pb_args *a, int64_t begin, in
         if (++oh == OH) {
             oh = 0;
             n++;
-            memset(row_nan, -1, (size_t)d->ih);
         }
     }
     free(mem);
@@ -277,10 +291,12 @@ PBX_INLINE void gather_pixel(const int kind, const int NV, const bool tail, cons
 {
     __m256 acc[4];
     const __m256i pv = _mm256_set1_epi32(pos);
+    #pragma GCC unroll 4
     for (int k = 0; k < NV; k++) acc[k] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nc; i++) {
         const float *gp = g + cv[i].off;
         const __m256 r = _mm256_set1_ps(cv[i].rdiv);
+        #pragma GCC unroll 4
         for (int k = 0; k < NV; k++) {
             __m256 v = tail ? _mm256_maskload_ps(gp + 8 * k, mask) : _mm256_loadu_ps(gp + 8 * k);
             if (kind == PBX_MAX) {
@@ -294,6 +310,7 @@ PBX_INLINE void gather_pixel(const int kind, const int NV, const bool tail, cons
             }
         }
     }
+    #pragma GCC unroll 4
     for (int k = 0; k < NV; k++) {
         if (tail)
             pbx_store_n(out + 8 * k, acc[k], ntail);
