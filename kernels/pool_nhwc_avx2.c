@@ -277,40 +277,50 @@ pb_status pb_avx2_nhwc_fwd(const pb_desc *d, const pb_args *a, int64_t begin, in
 
 /* ---- backward ------------------------------------------------------------ */
 
-/* An output pixel covering an input pixel: its element offset (channel 0)
- * and, for avg, 1/divisor. */
-typedef struct cover {
-    int64_t off;
-    float rdiv;
-} cover;
+/* The output pixels whose windows tap one input row: their output rows
+ * (ny of them: row offsets yoff = oh*OW, avg factors yr = 1/ycount) and,
+ * per input column w, their output columns xow[xbeg[w] .. xbeg[w+1]) with
+ * avg factors xr = 1/xcount. */
+typedef struct covers {
+    const int64_t *yoff, *xbeg, *xow;
+    const float *yr, *xr;
+    int64_t ny;
+} covers;
 
-/* NV vectors of channels of one input pixel at flat position pos. */
-PBX_INLINE void gather_pixel(const int kind, const int NV, const bool tail, const float *g,
-                             const int32_t *wsp, const cover *cv, int64_t nc, int32_t pos,
-                             float *out, __m256i mask, int64_t ntail)
+/* NV vectors of channels of input pixel (row, w): the sum over its
+ * covering outputs of the gradient where the argmax names pos (max) or of
+ * gradient * 1/divisor (avg), from 0 as the reference's accumulator. */
+PBX_INLINE void gather_pixel(const int kind, const bool one, const int NV, const bool tail,
+                             const float *g,
+                             const int32_t *wsp, const covers *cv, int64_t w, int64_t C,
+                             int32_t pos, float *out, __m256i mask, int64_t ntail)
 {
     __m256 acc[4];
     const __m256i pv = _mm256_set1_epi32(pos);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int k = 0; k < NV; k++) acc[k] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nc; i++) {
-        const float *gp = g + cv[i].off;
-        const __m256 r = _mm256_set1_ps(cv[i].rdiv);
-        #pragma GCC unroll 4
-        for (int k = 0; k < NV; k++) {
-            __m256 v = tail ? _mm256_maskload_ps(gp + 8 * k, mask) : _mm256_loadu_ps(gp + 8 * k);
-            if (kind == PBX_MAX) {
-                const int32_t *wp = wsp + cv[i].off + 8 * k;
-                __m256i p = tail ? _mm256_maskload_epi32(wp, mask)
-                                 : _mm256_loadu_si256((const __m256i *)wp);
-                acc[k] = _mm256_add_ps(acc[k], _mm256_and_ps(v, _mm256_castsi256_ps(
-                                                                    _mm256_cmpeq_epi32(p, pv))));
-            } else {
-                acc[k] = _mm256_fmadd_ps(v, r, acc[k]);
+    /* one covering output (windows that do not overlap): no loops */
+    const int64_t ny = one ? 1 : cv->ny, j0 = one ? w : cv->xbeg[w], j1 = one ? w + 1 : cv->xbeg[w + 1];
+    for (int64_t i = 0; i < ny; i++)
+        for (int64_t j = j0; j < j1; j++) {
+            const int64_t o = (cv->yoff[i] + cv->xow[j]) * C;
+            const __m256 r = _mm256_set1_ps(kind == PBX_AVG ? cv->yr[i] * cv->xr[cv->xow[j]] : 1.0f);
+#pragma GCC unroll 4
+            for (int k = 0; k < NV; k++) {
+                const float *gp = g + o + 8 * k;
+                __m256 v = tail ? _mm256_maskload_ps(gp, mask) : _mm256_loadu_ps(gp);
+                if (kind == PBX_MAX) {
+                    const int32_t *wp = wsp + o + 8 * k;
+                    __m256i p = tail ? _mm256_maskload_epi32(wp, mask)
+                                     : _mm256_loadu_si256((const __m256i *)wp);
+                    __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(p, pv));
+                    acc[k] = _mm256_add_ps(acc[k], _mm256_and_ps(v, hit));
+                } else {
+                    acc[k] = _mm256_fmadd_ps(v, r, acc[k]);
+                }
             }
         }
-    }
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int k = 0; k < NV; k++) {
         if (tail)
             pbx_store_n(out + 8 * k, acc[k], ntail);
@@ -319,47 +329,56 @@ PBX_INLINE void gather_pixel(const int kind, const int NV, const bool tail, cons
     }
 }
 
-/* Channels [c0, c1) of one input pixel. */
-PBX_INLINE void gather_channels(const int kind, const float *g, const int32_t *wsp,
-                                const cover *cv, int64_t nc, int32_t pos, float *out, int64_t c0,
-                                int64_t c1)
+/* Channels [c0, c1) of every pixel of one input row (flat position of its
+ * first pixel: pos0).  g, wsp: the sample's diff_dst and argmax. */
+PBX_INLINE void gather_row(const int kind, const bool one, const float *g, const int32_t *wsp, const covers *cv,
+                           int64_t IW, int64_t C, int64_t c0, int64_t c1, int32_t pos0,
+                           float *out)
 {
     const __m256i all = _mm256_set1_epi32(-1);
-    int64_t c = c0;
-    const int32_t *w = NULL;
-    for (; c + 32 <= c1; c += 32) {
-        w = wsp ? wsp + c : NULL;
-        gather_pixel(kind, 4, false, g + c, w, cv, nc, pos, out + c, all, 8);
-    }
-    for (; c + 8 <= c1; c += 8) {
-        w = wsp ? wsp + c : NULL;
-        gather_pixel(kind, 1, false, g + c, w, cv, nc, pos, out + c, all, 8);
-    }
-    if (c < c1) {
-        w = wsp ? wsp + c : NULL;
-        gather_pixel(kind, 1, true, g + c, w, cv, nc, pos, out + c, pbx_head(c1 - c), c1 - c);
+    for (int64_t w = 0; w < IW; w++) {
+        float *o = out + w * C;
+        const int32_t pos = pos0 + (int32_t)w;
+        int64_t c = c0;
+        for (; c + 32 <= c1; c += 32)
+            gather_pixel(kind, one, 4, false, g + c, wsp ? wsp + c : NULL, cv, w, C, pos, o + c, all, 8);
+        for (; c + 8 <= c1; c += 8)
+            gather_pixel(kind, one, 1, false, g + c, wsp ? wsp + c : NULL, cv, w, C, pos, o + c, all, 8);
+        if (c < c1)
+            gather_pixel(kind, one, 1, true, g + c, wsp ? wsp + c : NULL, cv, w, C, pos, o + c,
+                         pbx_head(c1 - c), c1 - c);
     }
 }
 
-static void gather_max(const float *g, const int32_t *wsp, const cover *cv, int64_t nc,
-                       int32_t pos, float *out, int64_t c0, int64_t c1)
-{
-    gather_channels(PBX_MAX, g, wsp, cv, nc, pos, out, c0, c1);
-}
-static void gather_avg(const float *g, const int32_t *wsp, const cover *cv, int64_t nc,
-                       int32_t pos, float *out, int64_t c0, int64_t c1)
-{
-    gather_channels(PBX_AVG, g, wsp, cv, nc, pos, out, c0, c1);
-}
+#define GATHER_ROW(NAME, K, ONE)                                                               \
+    static void NAME(const float *g, const int32_t *wsp, const covers *cv, int64_t IW,        \
+                     int64_t C, int64_t c0, int64_t c1, int32_t pos0, float *out)             \
+    {                                                                                         \
+        gather_row(K, ONE, g, wsp, cv, IW, C, c0, c1, pos0, out);                             \
+    }
+GATHER_ROW(gather_row_max, PBX_MAX, false)
+GATHER_ROW(gather_row_max1, PBX_MAX, true)
+GATHER_ROW(gather_row_avg, PBX_AVG, false)
+GATHER_ROW(gather_row_avg1, PBX_AVG, true)
+#undef GATHER_ROW
 
-/* Every argmax of sample n, channels [c0, c1), inside the plane. */
+/* Every argmax of npix output pixels, channels [c0, c1), inside the plane
+ * (as the reference demands; anything else is a corrupt workspace).  Run
+ * on each output row just before its first use, while it comes into cache
+ * anyway. */
 static bool ws_in_range(const int32_t *ws, int64_t npix, int64_t C, int64_t c0, int64_t c1,
                         int64_t plane)
 {
     __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
     for (int64_t i = 0; i < npix; i++) {
         const int32_t *w = ws + i * C;
-        for (int64_t c = c0; c < c1; c += 8) { /* masked-off lanes load 0: in range */
+        int64_t c = c0;
+        for (; c + 8 <= c1; c += 8) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(w + c));
+            lo = _mm256_min_epi32(lo, v);
+            hi = _mm256_max_epi32(hi, v);
+        }
+        if (c < c1) { /* masked-off lanes load 0: in range */
             __m256i v = _mm256_maskload_epi32(w + c, pbx_head(c1 - c));
             lo = _mm256_min_epi32(lo, v);
             hi = _mm256_max_epi32(hi, v);
@@ -375,18 +394,15 @@ pb_status pb_avx2_nhwc_bwd(const pb_desc *d, const pb_args *a, int64_t begin, in
     const int64_t C = d->c, IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow;
     const int64_t plane = IH * IW, cb_n = (C + PB_NHWC_BWD_CBLOCK - 1) / PB_NHWC_BWD_CBLOCK;
     const bool is_max = d->alg == PB_ALG_MAX;
-    /* covering outputs per input column (xoff: flat lists, xbeg: offsets),
-     * per input row (at most kh), and the product list of one pixel */
-    size_t bytes = (size_t)(IW + 1) * sizeof(int64_t) + (size_t)(IW * d->kw) * sizeof(int64_t) +
-                   (size_t)d->kh * sizeof(int64_t) + (size_t)(d->kh * d->kw) * sizeof(cover) +
-                   (size_t)(OW + OH) * sizeof(float);
+    size_t bytes = (size_t)(IW + 1 + IW * d->kw + d->kh) * sizeof(int64_t) +
+                   (size_t)(OW + d->kh) * sizeof(float);
     void *mem = malloc(bytes);
     if (!mem) return PB_ERR_NOMEM;
-    int64_t *xbeg = mem, *xow = xbeg + IW + 1, *yoh = xow + IW * d->kw;
-    cover *cv = (cover *)(yoh + d->kh);
-    float *xcnt = (float *)(cv + d->kh * d->kw), *ycnt = xcnt + OW;
+    int64_t *xbeg = mem, *xow = xbeg + IW + 1, *yoff = xow + IW * d->kw;
+    float *xr = (float *)(yoff + d->kh), *yr = xr + OW;
+    covers cv = {.yoff = yoff, .xbeg = xbeg, .xow = xow, .yr = yr, .xr = xr};
     int64_t m = 0;
-    for (int64_t w = 0; w < IW; w++) {
+    for (int64_t w = 0; w < IW; w++) { /* output columns whose window taps column w */
         xbeg[w] = m;
         for (int64_t tx = 0; tx < d->kw; tx++) {
             int64_t num = w + d->pl - tx * d->dw;
@@ -394,17 +410,21 @@ pb_status pb_avx2_nhwc_bwd(const pb_desc *d, const pb_args *a, int64_t begin, in
         }
     }
     xbeg[IW] = m;
+    /* avg: share = g * (1/ycount) * (1/xcount), within a few ulps of g/divisor */
     for (int64_t ow = 0; ow < OW; ow++)
-        xcnt[ow] = (float)pbx_axis_count(
-            d->alg, pb_axis_window_at(ow, d->iw, d->kw, d->sw, d->pl, d->pr, d->dw));
-    for (int64_t oh = 0; oh < OH; oh++)
-        ycnt[oh] = (float)pbx_axis_count(
-            d->alg, pb_axis_window_at(oh, d->ih, d->kh, d->sh, d->pt, d->pb, d->dh));
-    void (*fn)(const float *, const int32_t *, const cover *, int64_t, int32_t, float *, int64_t,
-               int64_t) = is_max ? gather_max : gather_avg;
+        xr[ow] = 1.0f / (float)pbx_axis_count(
+                            d->alg, pb_axis_window_at(ow, d->iw, d->kw, d->sw, d->pl, d->pr, d->dw));
+    /* rows where each input pixel has exactly one covering output (windows
+     * that do not overlap) take the loop-free body */
+    bool one = true;
+    for (int64_t w = 0; w < IW; w++) one = one && xbeg[w + 1] - xbeg[w] == 1;
+    typedef void (*row_fn)(const float *, const int32_t *, const covers *, int64_t, int64_t,
+                           int64_t, int64_t, int32_t, float *);
+    row_fn fn = is_max ? gather_row_max : gather_row_avg;
+    row_fn fn1 = !one ? fn : is_max ? gather_row_max1 : gather_row_avg1;
 
     pb_status st = PB_OK;
-    for (int64_t s = begin; s < end && st == PB_OK;) {
+    for (int64_t s = begin; s < end;) {
         /* consecutive slices of one sample form one channel range */
         int64_t n = s / cb_n, cb0 = s % cb_n, cb1 = cb0 + 1;
         while (s + (cb1 - cb0) < end && cb1 < cb_n) cb1++;
@@ -413,27 +433,32 @@ pb_status pb_avx2_nhwc_bwd(const pb_desc *d, const pb_args *a, int64_t begin, in
         if (c1 > C) c1 = C;
         const float *g = a->diff_dst + n * OH * OW * C;
         const int32_t *wsp = is_max ? a->ws + n * OH * OW * C : NULL;
-        if (is_max && !ws_in_range(wsp, OH * OW, C, c0, c1, plane)) {
-            st = PB_ERR_UNSUPPORTED;
-            break;
-        }
         float *out = a->diff_src + n * plane * C;
-        for (int64_t h = 0; h < IH; h++) {
-            int64_t ny = 0;
+        int64_t checked = 0; /* output rows [0, checked) have a valid argmax */
+        for (int64_t h = 0; h < IH && st == PB_OK; h++) {
+            int64_t ny = 0; /* output rows whose window taps row h */
             for (int64_t ty = 0; ty < d->kh; ty++) {
                 int64_t num = h + d->pt - ty * d->dh;
-                if (num >= 0 && num % d->sh == 0 && num / d->sh < OH) yoh[ny++] = num / d->sh;
+                if (num >= 0 && num % d->sh == 0 && num / d->sh < OH) {
+                    yoff[ny] = num / d->sh * OW;
+                    yr[ny] = 1.0f / (float)pbx_axis_count(
+                                        d->alg, pb_axis_window_at(num / d->sh, d->ih, d->kh, d->sh,
+                                                                  d->pt, d->pb, d->dh));
+                    ny++;
+                }
             }
-            for (int64_t w = 0; w < IW; w++) {
-                int64_t nc = 0;
-                for (int64_t i = 0; i < ny; i++)
-                    for (int64_t j = xbeg[w]; j < xbeg[w + 1]; j++) {
-                        cv[nc].off = (yoh[i] * OW + xow[j]) * C;
-                        cv[nc].rdiv = is_max ? 1.0f : 1.0f / (ycnt[yoh[i]] * xcnt[xow[j]]);
-                        nc++;
-                    }
-                fn(g, wsp, cv, nc, (int32_t)(h * IW + w), out + (h * IW + w) * C, c0, c1);
-            }
+            cv.ny = ny;
+            int64_t need = 0; /* output rows [0, need) are read for this row */
+            for (int64_t i = 0; i < ny; i++)
+                if (yoff[i] / OW + 1 > need) need = yoff[i] / OW + 1;
+            for (; is_max && checked < need; checked++)
+                if (!ws_in_range(wsp + checked * OW * C, OW, C, c0, c1, plane)) {
+                    st = PB_ERR_UNSUPPORTED;
+                    break;
+                }
+            if (st != PB_OK) break;
+            /* the loop-free body only where exactly one output row covers */
+            (ny == 1 ? fn1 : fn)(g, wsp, &cv, IW, C, c0, c1, (int32_t)(h * IW), out + h * IW * C);
         }
     }
     free(mem);

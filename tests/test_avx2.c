@@ -295,6 +295,7 @@ static const win wins[] = {
     {3, 2, 1, 0, 2, false, false}, /* dilation */
     {5, 2, 2, 2, 1, true, false},  /* wide window, ceil overhang past padding */
     {1, 2, 0, 0, 1, false, false}, /* stride > window: untouched inputs */
+    {2, 2, 0, 0, 2, false, false}, /* window = stride, dilated: overlapping */
 };
 #define NWINS (sizeof wins / sizeof wins[0])
 
