@@ -87,12 +87,14 @@ PBX_INLINE run fast_row(const int kind, const bool padded, const int sw, const i
     run a;
     if (sw == 1) {
         a = tap_run(LD(0), p0);
+#pragma GCC unroll 4
         for (int64_t tx = 1; tx < kw; tx++) join(kind, &a, tap_run(LD(tx * dw), POS(tx * dw)));
         return a;
     }
     int64_t tx = 0;
     if (dw == 1 && kw >= 2) {
         /* adjacent taps share one pair of loads: even lanes, then odd */
+#pragma GCC unroll 4
         for (; tx + 1 < kw; tx += 2) {
             __m256 lo = LD(tx), hi = LD(tx + 8);
             run e = tap_run(_mm256_shuffle_ps(lo, hi, 0x88), POS(tx));
@@ -105,6 +107,7 @@ PBX_INLINE run fast_row(const int kind, const bool padded, const int sw, const i
     }
     /* a lone tap: the even elements of [p, p+15) from loads at p and p+7,
      * so nothing past the last tap is read */
+#pragma GCC unroll 4
     for (; tx < kw; tx++) {
         __m256 lo = LD(tx * dw), hi = LD(tx * dw + 7);
         run e = tap_run(_mm256_shuffle_ps(lo, hi, 0xD8), POS(tx * dw));
@@ -501,44 +504,51 @@ typedef struct nchw_bwd {
     const pb_desc *d;
     int64_t iw, ow, kw, sw, dw, pl;
     unsigned char *fast; /* per chunk of input columns: all taps' outputs exist */
+    int64_t *delta;      /* per tap: first output column is w0/sw + delta */
+    unsigned char *odd;  /* per tap (stride 2): feeds the odd input columns */
 } nchw_bwd;
 
-/* Output column of tap tx for the chunk at input column w0, and whether it
- * feeds the odd lanes (stride 2: input columns w0+2j+1). */
-PBX_INLINE int64_t tap_out(int64_t sw, int64_t w0, int64_t pl, int64_t off, bool *odd)
+/* Tap tx (offset off = tx*dw) for chunks at even input columns w0: input
+ * column w takes output (w + pl - off)/sw where that divides.  Stride 2:
+ * with q = pl - off even the even columns w0+2j take outputs w0/2 + q/2 + j,
+ * with q odd the odd columns w0+2j+1 take outputs w0/2 + (q+1)/2 + j. */
+static void tap_table(nchw_bwd *f)
 {
-    int64_t q = w0 + pl - off;
-    if (sw == 1) {
-        *odd = false;
-        return q;
+    for (int64_t tx = 0; tx < f->kw; tx++) {
+        int64_t q = f->pl - tx * f->dw;
+        f->odd[tx] = f->sw == 2 && (q & 1);
+        f->delta[tx] = f->sw == 1 ? q : f->odd[tx] ? (q + 1) / 2 : q / 2;
     }
-    *odd = (q & 1) != 0;
-    return *odd ? (q + 1) / 2 : q / 2;
 }
 
 /* One chunk (8 input columns for stride 1, 16 for stride 2) of input row h:
  * g holds the gradients (max) or the shares g/divisor (avg) of the covering
  * output rows ohs[0..ny), wsp their argmax.  masked: some tap's outputs or
- * some input column of the chunk do not exist. */
-PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const bool masked,
-                          const float *g, const int32_t *wsp, const int64_t *ohs, int64_t ny,
-                          int64_t h, int64_t w0, float *out)
+ * some input column of the chunk do not exist.  kwc: the window width when
+ * a compile-time 2 or 3 (dilation 1), with par the parity of pl, so the
+ * even/odd routing of each tap is known at compile time. */
+PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const int64_t kwc,
+                          const int par, const bool masked, const float *g, const int32_t *wsp,
+                          const int64_t *ohs, int64_t ny, int64_t h, int64_t w0, float *out)
 {
-    const int64_t OW = f->ow;
+    const int64_t OW = f->ow, kw = kwc ? kwc : f->kw;
     __m256 e = _mm256_setzero_ps(), o = _mm256_setzero_ps();
     __m256i exp_e = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(h * f->iw + w0)),
                                      sw == 1 ? pbx_iota() : _mm256_add_epi32(pbx_iota(), pbx_iota()));
     __m256i exp_o = _mm256_add_epi32(exp_e, _mm256_set1_epi32(1));
+    const int64_t ob = w0 / sw;
     for (int64_t k = 0; k < ny; k++) {
-        const float *gr = g + ohs[k] * OW;
-        const int32_t *wr = wsp ? wsp + ohs[k] * OW : NULL;
-        for (int64_t tx = 0; tx < f->kw; tx++) {
-            bool odd;
-            int64_t os = tap_out(sw, w0, f->pl, tx * f->dw, &odd);
+        const float *gr = g + ohs[k] * OW + ob;
+        const int32_t *wr = wsp ? wsp + ohs[k] * OW + ob : NULL;
+#pragma GCC unroll 4
+        for (int64_t tx = 0; tx < kw; tx++) {
+            const bool odd = sw == 1 ? false : kwc ? ((par ^ (int)tx) & 1) != 0 : f->odd[tx];
+            const int64_t os = f->delta[tx];
             __m256 v;
             __m256i m = _mm256_setzero_si256();
             if (masked) {
-                m = pbx_in_range(_mm256_add_epi32(pbx_iota(), _mm256_set1_epi32((int32_t)os)), 0, OW);
+                m = pbx_in_range(_mm256_add_epi32(pbx_iota(), _mm256_set1_epi32((int32_t)(ob + os))),
+                                 0, OW);
                 v = _mm256_maskload_ps(pbx_addr(gr, os), m);
             } else {
                 v = _mm256_loadu_ps(gr + os);
@@ -571,8 +581,9 @@ PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const
     }
 }
 
-PBX_INLINE void bwd_plane(const nchw_bwd *f, const int kind, const int sw, const float *g,
-                          const int32_t *wsp, float *out, int64_t *ohs)
+PBX_INLINE void bwd_plane(const nchw_bwd *f, const int kind, const int sw, const int64_t kwc,
+                          const int par, const float *g, const int32_t *wsp, float *out,
+                          int64_t *ohs)
 {
     const pb_desc *d = f->d;
     const int64_t cw = 8 * sw;
@@ -586,25 +597,41 @@ PBX_INLINE void bwd_plane(const nchw_bwd *f, const int kind, const int sw, const
         float *orow = out + h * d->iw;
         for (int64_t w0 = 0, c = 0; w0 < d->iw; w0 += cw, c++) {
             if (f->fast[c])
-                bwd_chunk(f, kind, sw, false, g, wsp, ohs, ny, h, w0, orow);
+                bwd_chunk(f, kind, sw, kwc, par, false, g, wsp, ohs, ny, h, w0, orow);
             else
-                bwd_chunk(f, kind, sw, true, g, wsp, ohs, ny, h, w0, orow);
+                bwd_chunk(f, kind, sw, kwc, par, true, g, wsp, ohs, ny, h, w0, orow);
         }
     }
 }
 
 typedef void (*plane_fn)(const nchw_bwd *f, const float *g, const int32_t *wsp, float *out,
                          int64_t *ohs);
-#define PLANE_FN(K, S)                                                                        \
-    static void plane_##K##_##S(const nchw_bwd *f, const float *g, const int32_t *wsp,       \
-                                float *out, int64_t *ohs)                                    \
+/* One specialization per (kind, stride, width 2 / 3 / any, pl parity). */
+#define PLANE_FN(K, S, W, P)                                                                  \
+    static void plane_##K##_##S##_##W##_##P(const nchw_bwd *f, const float *g,               \
+                                            const int32_t *wsp, float *out, int64_t *ohs)     \
     {                                                                                         \
-        bwd_plane(f, K, S, g, wsp, out, ohs);                                                 \
+        bwd_plane(f, K, S, W, P, g, wsp, out, ohs);                                           \
     }
-PLANE_FN(PBX_MAX, 1)
-PLANE_FN(PBX_MAX, 2)
-PLANE_FN(PBX_AVG, 1)
-PLANE_FN(PBX_AVG, 2)
+#define PLANE_FNS(K)                                                                          \
+    PLANE_FN(K, 1, 0, 0) PLANE_FN(K, 2, 0, 0) PLANE_FN(K, 2, 2, 0) PLANE_FN(K, 2, 2, 1)      \
+    PLANE_FN(K, 2, 3, 0) PLANE_FN(K, 2, 3, 1) PLANE_FN(K, 1, 2, 0) PLANE_FN(K, 1, 3, 0)
+PLANE_FNS(PBX_MAX)
+PLANE_FNS(PBX_AVG)
+#undef PLANE_FNS
+
+static plane_fn pick_plane(int kind, int64_t sw, int64_t kw, int64_t dw, int64_t pl)
+{
+    int64_t w = dw != 1 ? 0 : kw == 2 ? 2 : kw == 3 ? 3 : 0;
+    int par = sw == 2 && w ? (int)(pl & 1) : 0;
+#define PICK(K)                                                                              \
+    (sw == 1 ? (w == 2 ? plane_##K##_1_2_0 : w == 3 ? plane_##K##_1_3_0 : plane_##K##_1_0_0) \
+             : w == 2 ? (par ? plane_##K##_2_2_1 : plane_##K##_2_2_0)                         \
+             : w == 3 ? (par ? plane_##K##_2_3_1 : plane_##K##_2_3_0)                         \
+                      : plane_##K##_2_0_0)
+    return kind == PBX_MAX ? PICK(PBX_MAX) : PICK(PBX_AVG);
+#undef PICK
+}
 #undef PLANE_FN
 
 /* Every argmax of a plane inside the plane (as the reference demands);
@@ -676,14 +703,15 @@ pb_status pb_avx2_nchw_bwd(const pb_desc *d, const pb_args *a, int64_t begin, in
                   .pl = d->pl};
     const int64_t cw = 8 * f.sw, nchunks = (d->iw + cw - 1) / cw;
     const int64_t oplane = d->oh * d->ow, plane = d->ih * d->iw;
-    size_t bytes = (size_t)d->kh * sizeof(int64_t) + (size_t)nchunks;
+    size_t bytes = (size_t)(d->kh + d->kw) * sizeof(int64_t) + (size_t)(nchunks + d->kw);
     if (!is_max) bytes += (size_t)(oplane + d->ow + d->oh) * sizeof(float);
     void *mem = malloc(bytes);
     if (!mem) return PB_ERR_NOMEM;
     int64_t *ohs = mem;
+    f.delta = ohs + d->kh;
     float *s = NULL, *xcnt = NULL, *ycnt = NULL;
     if (!is_max) {
-        s = (float *)(ohs + d->kh);
+        s = (float *)(f.delta + d->kw);
         xcnt = s + oplane;
         ycnt = xcnt + d->ow;
         for (int64_t ow = 0; ow < d->ow; ow++)
@@ -694,20 +722,20 @@ pb_status pb_avx2_nchw_bwd(const pb_desc *d, const pb_args *a, int64_t begin, in
                 d->alg, pb_axis_window_at(oh, d->ih, d->kh, d->sh, d->pt, d->pb, d->dh));
         f.fast = (unsigned char *)(ycnt + d->oh);
     } else {
-        f.fast = (unsigned char *)(ohs + d->kh);
+        f.fast = (unsigned char *)(f.delta + d->kw);
     }
+    f.odd = f.fast + nchunks;
+    tap_table(&f);
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t w0 = c * cw;
         bool ok = w0 + cw <= d->iw;
         for (int64_t tx = 0; ok && tx < d->kw; tx++) {
-            bool odd;
-            int64_t os = tap_out(f.sw, w0, f.pl, tx * f.dw, &odd);
+            int64_t os = w0 / f.sw + f.delta[tx];
             ok = os >= 0 && os + 8 <= d->ow;
         }
         f.fast[c] = ok;
     }
-    plane_fn fn = is_max ? (f.sw == 1 ? plane_PBX_MAX_1 : plane_PBX_MAX_2)
-                         : (f.sw == 1 ? plane_PBX_AVG_1 : plane_PBX_AVG_2);
+    plane_fn fn = pick_plane(is_max ? PBX_MAX : PBX_AVG, f.sw, d->kw, d->dw, d->pl);
     pb_status st = PB_OK;
     for (int64_t p = begin; p < end; p++) {
         const float *g = a->diff_dst + p * oplane;
