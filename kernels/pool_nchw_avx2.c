@@ -689,7 +689,12 @@ static pb_status global_bwd(const pb_desc *d, const pb_args *a, int64_t begin, i
         const __m256 v = _mm256_set1_ps(d->alg == PB_ALG_MAX ? 0.0f : g / div);
         int64_t i = 0;
         for (; i + 8 <= L; i += 8) _mm256_storeu_ps(out + i, v);
-        if (i < L) pbx_store_n(out + i, v, L - i);
+        if (i < L) { /* the tail: one more full store ending at L when it fits */
+            if (L >= 8)
+                _mm256_storeu_ps(out + L - 8, v);
+            else
+                pbx_store_n(out, v, L);
+        }
         if (pos >= 0) out[pos] = g;
     }
     return PB_OK;

@@ -389,17 +389,151 @@ static bool ws_in_range(const int32_t *ws, int64_t npix, int64_t C, int64_t c0, 
     return _mm256_testz_si256(bad, bad);
 }
 
+/* Windows that never overlap (each input pixel in at most one window):
+ * output-centric.  Each output pixel's gradient and argmax are loaded once
+ * and written to its window's pixels (the argmax or the share, 0 + ... as
+ * the reference's accumulator); pixels no window taps are zeroed. */
+PBX_INLINE void disjoint_pixel(const int kind, const int NV, const bool tail, const float *g,
+                               const int32_t *wsp, const int64_t *tap_off, const int32_t *tap_pos,
+                               int64_t nt, float r, float *out, __m256i mask, int64_t ntail)
+{
+    __m256 v[4];
+    __m256i p[4];
+    const __m256 zero = _mm256_setzero_ps(), rv = _mm256_set1_ps(r);
+#pragma GCC unroll 4
+    for (int k = 0; k < NV; k++) {
+        v[k] = tail ? _mm256_maskload_ps(g + 8 * k, mask) : _mm256_loadu_ps(g + 8 * k);
+        if (kind == PBX_MAX)
+            p[k] = tail ? _mm256_maskload_epi32(wsp + 8 * k, mask)
+                        : _mm256_loadu_si256((const __m256i *)(wsp + 8 * k));
+        else
+            v[k] = _mm256_fmadd_ps(v[k], rv, zero);
+    }
+    for (int64_t t = 0; t < nt; t++) {
+        const __m256i pos = _mm256_set1_epi32(tap_pos[t]);
+#pragma GCC unroll 4
+        for (int k = 0; k < NV; k++) {
+            __m256 x = v[k];
+            if (kind == PBX_MAX)
+                x = _mm256_add_ps(zero, _mm256_and_ps(x, _mm256_castsi256_ps(
+                                                          _mm256_cmpeq_epi32(p[k], pos))));
+            if (tail)
+                pbx_store_n(out + tap_off[t] + 8 * k, x, ntail);
+            else
+                _mm256_storeu_ps(out + tap_off[t] + 8 * k, x);
+        }
+    }
+}
+
+static void disjoint_sample(const pb_desc *d, bool is_max, const float *g, const int32_t *wsp,
+                            float *out, int64_t c0, int64_t c1, const int64_t *xbeg,
+                            const float *xr, int64_t *tap_off, int32_t *tap_pos)
+{
+    const int64_t C = d->c, IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow;
+    const __m256i all = _mm256_set1_epi32(-1);
+    /* zero what no window taps: whole rows, or columns of covered rows */
+    for (int64_t h = 0; h < IH; h++) {
+        bool row = false;
+        for (int64_t ty = 0; ty < d->kh && !row; ty++) {
+            int64_t num = h + d->pt - ty * d->dh;
+            row = num >= 0 && num % d->sh == 0 && num / d->sh < OH;
+        }
+        for (int64_t w = 0; w < IW; w++)
+            if (!row || xbeg[w + 1] == xbeg[w])
+                for (int64_t c = c0; c < c1; c += 8)
+                    pbx_store_n(out + (h * IW + w) * C + c, _mm256_setzero_ps(), c1 - c);
+    }
+    for (int64_t oh = 0; oh < OH; oh++) {
+        pb_axis_window y = pb_axis_window_at(oh, IH, d->kh, d->sh, d->pt, d->pb, d->dh);
+        float yr = 1.0f / (float)pbx_axis_count(d->alg, y);
+        for (int64_t ow = 0; ow < OW; ow++) {
+            pb_axis_window x = pb_axis_window_at(ow, IW, d->kw, d->sw, d->pl, d->pr, d->dw);
+            int64_t nt = 0;
+            for (int64_t ty = y.t_lo; ty < y.t_hi; ty++)
+                for (int64_t tx = x.t_lo; tx < x.t_hi; tx++) {
+                    int64_t pos = (y.start + ty * d->dh) * IW + x.start + tx * d->dw;
+                    tap_pos[nt] = (int32_t)pos;
+                    tap_off[nt++] = pos * C;
+                }
+            const int64_t o = (oh * OW + ow) * C;
+            const float r = is_max ? 1.0f : yr * xr[ow];
+            int64_t c = c0;
+#define PIX(NV, TAIL, MASK, NTAIL)                                                            \
+    (is_max ? disjoint_pixel(PBX_MAX, NV, TAIL, g + o + c, wsp + o + c, tap_off, tap_pos, nt, r, \
+                             out + c, MASK, NTAIL)                                           \
+            : disjoint_pixel(PBX_AVG, NV, TAIL, g + o + c, NULL, tap_off, tap_pos, nt, r,     \
+                             out + c, MASK, NTAIL))
+            for (; c + 32 <= c1; c += 32) PIX(4, false, all, 8);
+            for (; c + 8 <= c1; c += 8) PIX(1, false, all, 8);
+            if (c < c1) PIX(1, true, pbx_head(c1 - c), c1 - c);
+#undef PIX
+        }
+    }
+}
+
+/* Global backward, channels [c0, c1) of one sample: every pixel gets the
+ * share g/divisor (avg, divided once into `share`), or g where the argmax
+ * names it (max), as 0 + ... like the reference's accumulator.  Pixels
+ * outer: a channel-outer loop would store with the row stride, which maps
+ * every store of a channel block onto one L1 set. */
+static void global_bwd_sample(const pb_desc *d, const float *g, const int32_t *wsp, float *out,
+                              int64_t c0, int64_t c1, float *share)
+{
+    const int64_t C = d->c, L = d->ih * d->iw;
+    const bool is_max = d->alg == PB_ALG_MAX;
+    const __m256 zero = _mm256_setzero_ps();
+    if (!is_max) {
+        const __m256 div = _mm256_set1_ps((float)pb_divisor(d, 0, 0));
+        for (int64_t c = c0; c < c1; c += 8) {
+            __m256 v = _mm256_maskload_ps(g + c, pbx_head(c1 - c));
+            pbx_store_n(share + (c - c0), _mm256_add_ps(zero, _mm256_div_ps(v, div)), c1 - c);
+        }
+    }
+    for (int64_t i = 0; i < L; i++) {
+        float *o = out + i * C;
+        const __m256i pos = _mm256_set1_epi32((int32_t)i);
+        int64_t c = c0;
+        if (!is_max) {
+            for (; c + 32 <= c1; c += 32)
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++)
+                    _mm256_storeu_ps(o + c + 8 * k, _mm256_loadu_ps(share + (c - c0) + 8 * k));
+            for (; c < c1; c += 8)
+                pbx_store_n(o + c, _mm256_maskload_ps(share + (c - c0), pbx_head(c1 - c)), c1 - c);
+            continue;
+        }
+        for (; c < c1; c += 8) {
+            const int64_t n = c1 - c;
+            __m256 v;
+            __m256i p;
+            if (n >= 8) {
+                v = _mm256_loadu_ps(g + c);
+                p = _mm256_loadu_si256((const __m256i *)(wsp + c));
+            } else {
+                v = _mm256_maskload_ps(g + c, pbx_head(n));
+                p = _mm256_maskload_epi32(wsp + c, pbx_head(n));
+            }
+            v = _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(p, pos)));
+            pbx_store_n(o + c, _mm256_add_ps(zero, v), n);
+        }
+    }
+}
+
 pb_status pb_avx2_nhwc_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
 {
     const int64_t C = d->c, IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow;
     const int64_t plane = IH * IW, cb_n = (C + PB_NHWC_BWD_CBLOCK - 1) / PB_NHWC_BWD_CBLOCK;
     const bool is_max = d->alg == PB_ALG_MAX;
-    size_t bytes = (size_t)(IW + 1 + IW * d->kw + d->kh) * sizeof(int64_t) +
-                   (size_t)(OW + d->kh) * sizeof(float);
+    size_t bytes = (size_t)(IW + 1 + IW * d->kw + d->kh + d->kh * d->kw) * sizeof(int64_t) +
+                   (size_t)(OW + d->kh + d->kh * d->kw + C) * sizeof(float);
     void *mem = malloc(bytes);
     if (!mem) return PB_ERR_NOMEM;
     int64_t *xbeg = mem, *xow = xbeg + IW + 1, *yoff = xow + IW * d->kw;
-    float *xr = (float *)(yoff + d->kh), *yr = xr + OW;
+    int64_t *tap_off = yoff + d->kh;
+    float *xr = (float *)(tap_off + d->kh * d->kw), *yr = xr + OW;
+    int32_t *tap_pos = (int32_t *)(yr + d->kh);
+    float *share = (float *)(tap_pos + d->kh * d->kw); /* global avg: g/divisor per channel */
+    const bool disjoint = (d->kh - 1) * d->dh < d->sh && (d->kw - 1) * d->dw < d->sw;
     covers cv = {.yoff = yoff, .xbeg = xbeg, .xow = xow, .yr = yr, .xr = xr};
     int64_t m = 0;
     for (int64_t w = 0; w < IW; w++) { /* output columns whose window taps column w */
@@ -434,6 +568,22 @@ pb_status pb_avx2_nhwc_bwd(const pb_desc *d, const pb_args *a, int64_t begin, in
         const float *g = a->diff_dst + n * OH * OW * C;
         const int32_t *wsp = is_max ? a->ws + n * OH * OW * C : NULL;
         float *out = a->diff_src + n * plane * C;
+        if (pbx_is_global(d)) {
+            if (is_max && !ws_in_range(wsp, 1, C, c0, c1, plane)) {
+                st = PB_ERR_UNSUPPORTED;
+                break;
+            }
+            global_bwd_sample(d, g, wsp, out, c0, c1, share);
+            continue;
+        }
+        if (disjoint) {
+            if (is_max && !ws_in_range(wsp, OH * OW, C, c0, c1, plane)) {
+                st = PB_ERR_UNSUPPORTED;
+                break;
+            }
+            disjoint_sample(d, is_max, g, wsp, out, c0, c1, xbeg, xr, tap_off, tap_pos);
+            continue;
+        }
         int64_t checked = 0; /* output rows [0, checked) have a valid argmax */
         for (int64_t h = 0; h < IH && st == PB_OK; h++) {
             int64_t ny = 0; /* output rows whose window taps row h */
