@@ -41,7 +41,8 @@ PBX_INLINE __m256i pbx_in_range(__m256i idx, int64_t lo, int64_t hi)
  * (_mm256_max_ps alone would drop a NaN in v.) */
 PBX_INLINE __m256 pbx_take(__m256 v, __m256 best)
 {
-    return _mm256_and_ps(_mm256_cmp_ps(v, best, _CMP_NLE_UQ), _mm256_cmp_ps(best, best, _CMP_ORD_Q));
+    return _mm256_and_ps(_mm256_cmp_ps(v, best, _CMP_NLE_UQ),
+                         _mm256_cmp_ps(best, best, _CMP_ORD_Q));
 }
 
 PBX_INLINE __m256i pbx_blend_i(__m256i a, __m256i b, __m256 mask)

@@ -3,11 +3,14 @@
  * Forward, one output row at a time: every window tap is one vector of 8
  * input values (stride 1: an unaligned load; stride 2: two loads
  * deinterleaved with one shuffle, the 64-bit pairs left permuted until the
- * store), folded in row-major tap order, so ties, NaN and -inf resolve
- * exactly as in the reference.  Chunks whose taps all lie inside the row
- * run a branch-free body specialized for the window width; chunks touching
- * padding, the ceil overhang or the row end run a masked body (masked
- * loads, per-lane validity), so no load or store leaves the buffers.
+ * store).  Input rows are screened for NaN once; over NaN-free rows max
+ * folds each row's taps with _mm256_max_ps and then joins the rows in
+ * order (the first-max rule is associative), which is the reference's
+ * row-major scan bit for bit.  Rows holding a NaN take the exact rule
+ * (compare + blend) instead.  Chunks whose taps all lie inside the row run
+ * a branch-free body specialized for the window width; border chunks run
+ * the same body with masked loads (-inf or 0 outside the row) and masked
+ * stores, so no load or store leaves the buffers.
  *
  * Backward is the gather form: each input element sums the gradients of
  * the outputs whose window taps it (max: only where the argmax names it),
@@ -17,6 +20,11 @@
  *
  * Global pooling (one window = the plane) reduces 8 planes at once, so the
  * 8 horizontal sums share one shuffle tree.
+ *
+ * Tried and measured slower here: caching each input row's horizontal
+ * result in a ring so overlapping windows (3x3/2, 3x3/1) reuse it; the
+ * extra stores, loads and per-row bookkeeping cost more than the shared
+ * horizontal work saves at 8 lanes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -210,7 +218,8 @@ static void masked_chunk(const nchw_fwd *f, int kind, const float *const *rows,
             }
             __m256 vm = _mm256_castsi256_ps(valid);
             /* valid and (first valid tap of the lane, or it wins) */
-            __m256 t = _mm256_and_ps(vm, _mm256_or_ps(_mm256_xor_ps(seen, ones), pbx_take(v, best)));
+            __m256 t =
+                _mm256_and_ps(vm, _mm256_or_ps(_mm256_xor_ps(seen, ones), pbx_take(v, best)));
             best = _mm256_blendv_ps(best, v, t);
             if (kind == PBX_MAXI)
                 bpos = pbx_blend_i(bpos, _mm256_add_epi32(col, _mm256_set1_epi32(rowpos[r])), t);
@@ -260,7 +269,8 @@ static void border(const nchw_fwd *f, int kind, const float *const *rows, const 
                    int64_t nr, int64_t o0, int64_t o1, float *dst, int32_t *ws, float ycnt)
 {
     if (o1 - o0 <= 3) {
-        for (int64_t ow = o0; ow < o1; ow++) scalar_out(f, kind, rows, rowpos, nr, ow, dst, ws, ycnt);
+        for (int64_t ow = o0; ow < o1; ow++)
+            scalar_out(f, kind, rows, rowpos, nr, ow, dst, ws, ycnt);
         return;
     }
     for (int64_t ow0 = o0; ow0 < o1; ow0 += 8) /* may run past o1: same values */
@@ -331,7 +341,8 @@ PBX_INLINE __m256 hsum8(const __m256 a[8])
     __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
     __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
     __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                         _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
 PBX_INLINE float hsum(__m256 a)
@@ -413,7 +424,8 @@ static void global_fwd(const pb_desc *d, const pb_args *a, int kind, int64_t beg
     const int64_t L = d->ih * d->iw;
     const float div = (float)pb_divisor(d, 0, 0);
     int64_t p = begin;
-#define GROUP(K, NP) global_group(K, NP, a->src + p * L, L, a->dst + p, a->ws ? a->ws + p : NULL, div)
+#define GROUP(K, NP)                                                                               \
+    global_group(K, NP, a->src + p * L, L, a->dst + p, a->ws ? a->ws + p : NULL, div)
     for (; p + 8 <= end; p += 8) {
         if (kind == PBX_AVG) GROUP(PBX_AVG, 8);
         else if (kind == PBX_MAXI) GROUP(PBX_MAXI, 8);
@@ -533,8 +545,9 @@ PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const
 {
     const int64_t OW = f->ow, kw = kwc ? kwc : f->kw;
     __m256 e = _mm256_setzero_ps(), o = _mm256_setzero_ps();
-    __m256i exp_e = _mm256_add_epi32(_mm256_set1_epi32((int32_t)(h * f->iw + w0)),
-                                     sw == 1 ? pbx_iota() : _mm256_add_epi32(pbx_iota(), pbx_iota()));
+    __m256i exp_e =
+        _mm256_add_epi32(_mm256_set1_epi32((int32_t)(h * f->iw + w0)),
+                         sw == 1 ? pbx_iota() : _mm256_add_epi32(pbx_iota(), pbx_iota()));
     __m256i exp_o = _mm256_add_epi32(exp_e, _mm256_set1_epi32(1));
     const int64_t ob = w0 / sw;
     for (int64_t k = 0; k < ny; k++) {
@@ -547,8 +560,8 @@ PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const
             __m256 v;
             __m256i m = _mm256_setzero_si256();
             if (masked) {
-                m = pbx_in_range(_mm256_add_epi32(pbx_iota(), _mm256_set1_epi32((int32_t)(ob + os))),
-                                 0, OW);
+                m = pbx_in_range(
+                    _mm256_add_epi32(pbx_iota(), _mm256_set1_epi32((int32_t)(ob + os))), 0, OW);
                 v = _mm256_maskload_ps(pbx_addr(gr, os), m);
             } else {
                 v = _mm256_loadu_ps(gr + os);
@@ -556,7 +569,8 @@ PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const
             if (kind == PBX_MAX) {
                 __m256i p = masked ? _mm256_maskload_epi32(pbx_addr_i(wr, os), m)
                                    : _mm256_loadu_si256((const __m256i *)(wr + os));
-                v = _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(p, odd ? exp_o : exp_e)));
+                v = _mm256_and_ps(v,
+                                  _mm256_castsi256_ps(_mm256_cmpeq_epi32(p, odd ? exp_o : exp_e)));
             }
             if (odd)
                 o = _mm256_add_ps(o, v);

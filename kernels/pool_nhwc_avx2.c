@@ -60,7 +60,8 @@ PBX_INLINE bool fold_pixel(const int kind, const bool exact, const int NV, const
         if (screen)
 #pragma GCC unroll 4
             for (int k = 0; k < NV; k += 2)
-                nan = _mm256_or_ps(nan, _mm256_cmp_ps(v[k], v[k + 1 < NV ? k + 1 : k], _CMP_UNORD_Q));
+                nan =
+                    _mm256_or_ps(nan, _mm256_cmp_ps(v[k], v[k + 1 < NV ? k + 1 : k], _CMP_UNORD_Q));
 #pragma GCC unroll 4
         for (int k = 0; k < NV; k++) {
             if (kind == PBX_AVG) {
@@ -223,7 +224,8 @@ pb_status pb_avx2_nhwc_fwd(const pb_desc *d, const pb_args *a, int64_t begin, in
         return PB_OK;
     }
     const int64_t kh = d->kh, kw = d->kw, IW = d->iw;
-    void *mem = malloc((size_t)(OW + OH) * sizeof(pb_axis_window) + (size_t)(2 * kh * kw) * sizeof(tap));
+    void *mem =
+        malloc((size_t)(OW + OH) * sizeof(pb_axis_window) + (size_t)(2 * kh * kw) * sizeof(tap));
     if (!mem) return PB_ERR_NOMEM;
     pb_axis_window *xw = mem, *yw = xw + OW;
     tap *inner = (tap *)(yw + OH), *taps = inner + kh * kw;
@@ -300,11 +302,13 @@ PBX_INLINE void gather_pixel(const int kind, const bool one, const int NV, const
 #pragma GCC unroll 4
     for (int k = 0; k < NV; k++) acc[k] = _mm256_setzero_ps();
     /* one covering output (windows that do not overlap): no loops */
-    const int64_t ny = one ? 1 : cv->ny, j0 = one ? w : cv->xbeg[w], j1 = one ? w + 1 : cv->xbeg[w + 1];
+    const int64_t ny = one ? 1 : cv->ny, j0 = one ? w : cv->xbeg[w],
+                  j1 = one ? w + 1 : cv->xbeg[w + 1];
     for (int64_t i = 0; i < ny; i++)
         for (int64_t j = j0; j < j1; j++) {
             const int64_t o = (cv->yoff[i] + cv->xow[j]) * C;
-            const __m256 r = _mm256_set1_ps(kind == PBX_AVG ? cv->yr[i] * cv->xr[cv->xow[j]] : 1.0f);
+            const __m256 r =
+                _mm256_set1_ps(kind == PBX_AVG ? cv->yr[i] * cv->xr[cv->xow[j]] : 1.0f);
 #pragma GCC unroll 4
             for (int k = 0; k < NV; k++) {
                 const float *gp = g + o + 8 * k;
@@ -331,9 +335,9 @@ PBX_INLINE void gather_pixel(const int kind, const bool one, const int NV, const
 
 /* Channels [c0, c1) of every pixel of one input row (flat position of its
  * first pixel: pos0).  g, wsp: the sample's diff_dst and argmax. */
-PBX_INLINE void gather_row(const int kind, const bool one, const float *g, const int32_t *wsp, const covers *cv,
-                           int64_t IW, int64_t C, int64_t c0, int64_t c1, int32_t pos0,
-                           float *out)
+PBX_INLINE void gather_row(const int kind, const bool one, const float *g, const int32_t *wsp,
+                           const covers *cv, int64_t IW, int64_t C, int64_t c0, int64_t c1,
+                           int32_t pos0, float *out)
 {
     const __m256i all = _mm256_set1_epi32(-1);
     for (int64_t w = 0; w < IW; w++) {
@@ -341,9 +345,11 @@ PBX_INLINE void gather_row(const int kind, const bool one, const float *g, const
         const int32_t pos = pos0 + (int32_t)w;
         int64_t c = c0;
         for (; c + 32 <= c1; c += 32)
-            gather_pixel(kind, one, 4, false, g + c, wsp ? wsp + c : NULL, cv, w, C, pos, o + c, all, 8);
+            gather_pixel(kind, one, 4, false, g + c, wsp ? wsp + c : NULL, cv, w, C, pos, o + c,
+                         all, 8);
         for (; c + 8 <= c1; c += 8)
-            gather_pixel(kind, one, 1, false, g + c, wsp ? wsp + c : NULL, cv, w, C, pos, o + c, all, 8);
+            gather_pixel(kind, one, 1, false, g + c, wsp ? wsp + c : NULL, cv, w, C, pos, o + c,
+                         all, 8);
         if (c < c1)
             gather_pixel(kind, one, 1, true, g + c, wsp ? wsp + c : NULL, cv, w, C, pos, o + c,
                          pbx_head(c1 - c), c1 - c);
@@ -546,8 +552,8 @@ pb_status pb_avx2_nhwc_bwd(const pb_desc *d, const pb_args *a, int64_t begin, in
     xbeg[IW] = m;
     /* avg: share = g * (1/ycount) * (1/xcount), within a few ulps of g/divisor */
     for (int64_t ow = 0; ow < OW; ow++)
-        xr[ow] = 1.0f / (float)pbx_axis_count(
-                            d->alg, pb_axis_window_at(ow, d->iw, d->kw, d->sw, d->pl, d->pr, d->dw));
+        xr[ow] = 1.0f / (float)pbx_axis_count(d->alg, pb_axis_window_at(ow, d->iw, d->kw, d->sw,
+                                                                        d->pl, d->pr, d->dw));
     /* rows where each input pixel has exactly one covering output (windows
      * that do not overlap) take the loop-free body */
     bool one = true;
