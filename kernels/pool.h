@@ -238,6 +238,10 @@ typedef bool (*pb_supports_fn)(const pb_desc *d, pb_dir dir, const char **why);
 #define PB_QUIRK_NEG_INF_FLT_MAX 0x2u /* all -inf window gives -FLT_MAX (oneDNN) */
 #define PB_QUIRK_TIE_ORDER       0x4u /* ties may resolve to another maximum:
                                          argmax not compared on tie fills */
+#define PB_QUIRK_NAN_CLAMPED     0x8u /* NaN never reaches the output: an output
+                                         clamp turns a NaN result (NaN input, or
+                                         +inf and -inf averaged) into +-inf or a
+                                         partial max, max and avg (XNNPACK) */
 
 /* One registry entry.  The table in kernels/registry.c is the only list of
  * implementations: tests, verify and bench enumerate it. */

@@ -258,6 +258,14 @@ pb_status pb_verify_case(const pb_impl *impl, const pb_desc *d, pb_dir dir, pb_f
                      impl->name);
         return PB_OK;
     }
+    if ((impl->quirks & PB_QUIRK_NAN_CLAMPED) &&
+        (fill == PB_FILL_NAN || (fill == PB_FILL_INF && !is_max))) {
+        pb_v_verdict(out, PB_SKIP,
+                     "%s clamps its output: a NaN result (NaN input, or +inf and -inf averaged) "
+                     "comes out as +-inf or a partial max (poolbench: NaN)",
+                     impl->name);
+        return PB_OK;
+    }
     bool tie_order = (impl->quirks & PB_QUIRK_TIE_ORDER) && repeats;
     if (is_max && dir == PB_DIR_BWD && tie_order && impl->own_workspace) {
         pb_v_verdict(out, PB_SKIP,

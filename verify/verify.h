@@ -95,6 +95,7 @@ typedef struct pb_check {
  * An implementation returning an error is a FAIL.
  * SKIP (detail = reason): impl does not accept the case; max with NAN fill
  * and PB_QUIRK_NAN_IGNORED; max with INF fill and PB_QUIRK_NEG_INF_FLT_MAX;
+ * NAN fill, and avg with INF fill, for PB_QUIRK_NAN_CLAMPED;
  * max backward with a non-DISTINCT fill for an own_workspace impl with
  * PB_QUIRK_TIE_ORDER (its own argmax may pick another maximum).
  * Argmax is not compared for own_workspace impls, nor for PB_QUIRK_TIE_ORDER
