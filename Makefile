@@ -21,7 +21,7 @@ LDLIBS  += -lm -lpthread
 # Per-file ISA flags: kernels/*_avx2.c and kernels/*_avx512.c only.
 ISA_avx2   := -mavx2 -mfma
 ISA_avx512 := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl
-isa_flags = $(if $(filter %_avx512.c,$<),$(ISA_avx512),$(if $(filter %_avx2.c,$<),$(ISA_avx2)))
+isa_flags = $(if $(filter kernels/%_avx512.c,$<),$(ISA_avx512),$(if $(filter kernels/%_avx2.c,$<),$(ISA_avx2)))
 # OpenMP only where it is used (and at link time).
 omp_flags = $(if $(filter %_openmp.c,$<),-fopenmp)
 
