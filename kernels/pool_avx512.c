@@ -72,10 +72,6 @@ void pbx_geom_free(pbx_geom *g)
     g->mem = NULL;
 }
 
-/* Largest window the row-buffer kernels take (their buffers scale with it);
- * global pooling has its own path and no limit. */
-#define PBX_MAX_WINDOW 64
-
 /* What the kernels accelerate: dilation 1 (the tables assume contiguous
  * windows); in NCHW stride_w 1 or 2 (the even/odd permute covers 2, wider
  * strides would need a gather) and windows up to PBX_MAX_WINDOW (its row

@@ -18,6 +18,9 @@
 #include "pool.h"
 
 #define PBX_VL 16 /* floats per zmm register */
+/* Largest NCHW window (its row buffers scale with it); global pooling and
+ * NHWC have no limit. */
+#define PBX_MAX_WINDOW 64
 
 /* One axis of a problem with dilation 1, tabulated once per call:
  * output o taps the inputs [lo[o], hi[o]) (clipped to the input), r[o] is

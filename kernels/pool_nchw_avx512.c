@@ -76,131 +76,6 @@ INLINE bool chunk_interior(const nchw *g, int64_t ow0)
     return ow0 + VL <= g->OW && off0 >= 0 && last < g->IW;
 }
 
-/* Horizontal max of input row h: val[ow] = the first max (or first NaN)
- * over the row's taps of output column ow, pos[ow] its plane position. */
-INLINE void hrow_max(const nchw *g, const float *row, int64_t h, float *val, int32_t *pos,
-                     bool train, int64_t sw)
-{
-    const __m512i lane_sw = _mm512_mullo_epi32(lanes_iota(), _mm512_set1_epi32((int)sw));
-    for (int64_t ow0 = 0; ow0 < g->OW; ow0 += VL) {
-        int64_t off0 = ow0 * sw - g->pl;
-        __m512 best;
-        __m512i btx = _mm512_setzero_si512();
-        if (chunk_interior(g, ow0)) {
-            best = tap_full(row, off0, sw);
-            for (int64_t tx = 1; tx < g->kw; tx++) {
-                __m512 v = tap_full(row, off0 + tx, sw);
-                __mmask16 m = pbx_take(v, best);
-                best = _mm512_mask_mov_ps(best, m, v);
-                if (train) btx = _mm512_mask_mov_epi32(btx, m, _mm512_set1_epi32((int)tx));
-            }
-        } else {
-            /* edge chunk: each lane seeds with its first in-input tap */
-            __mmask16 has = 0;
-            best = _mm512_setzero_ps();
-            for (int64_t tx = 0; tx < g->kw; tx++) {
-                __mmask16 vm = tap_valid(off0 + tx, sw, g->IW, g->OW - ow0);
-                if (!vm) continue;
-                __m512 v = tap_masked(row, off0 + tx, sw, g->IW);
-                __mmask16 m = vm & (__mmask16)(~has | pbx_take(v, best));
-                best = _mm512_mask_mov_ps(best, m, v);
-                if (train) btx = _mm512_mask_mov_epi32(btx, m, _mm512_set1_epi32((int)tx));
-                has |= vm;
-            }
-        }
-        _mm512_storeu_ps(val + ow0, best);
-        if (train) {
-            __m512i p = _mm512_add_epi32(_mm512_set1_epi32((int)(h * g->IW + off0)), lane_sw);
-            _mm512_storeu_si512(pos + ow0, _mm512_add_epi32(p, btx));
-        }
-    }
-}
-
-/* Horizontal sum of input row: padding and the outside read as 0. */
-INLINE void hrow_sum(const nchw *g, const float *row, float *val, int64_t sw)
-{
-    for (int64_t ow0 = 0; ow0 < g->OW; ow0 += VL) {
-        int64_t off0 = ow0 * sw - g->pl;
-        __m512 s;
-        if (chunk_interior(g, ow0)) {
-            s = tap_full(row, off0, sw);
-            for (int64_t tx = 1; tx < g->kw; tx++) s = _mm512_add_ps(s, tap_full(row, off0 + tx, sw));
-        } else {
-            s = tap_masked(row, off0, sw, g->IW);
-            for (int64_t tx = 1; tx < g->kw; tx++)
-                s = _mm512_add_ps(s, tap_masked(row, off0 + tx, sw, g->IW));
-        }
-        _mm512_storeu_ps(val + ow0, s);
-    }
-}
-
-/* Ring of kh horizontal rows; slot h % kh holds input row h of plane
- * key / IH (a window's rows are consecutive, so they never collide). */
-typedef struct ring {
-    float *val;
-    int32_t *pos;
-    int64_t *key;
-    int64_t slots;
-} ring;
-
-INLINE pb_status fwd_rows_impl(const pb_desc *d, const pb_args *a, const pbx_geom *geo,
-                               int64_t begin, int64_t end, bool is_max, bool train, int64_t sw)
-{
-    nchw g = {d->ih, d->iw, d->oh, d->ow, pbx_round_up(d->ow, VL), d->kw, sw, d->pl};
-    ring rg = {.slots = d->kh};
-    size_t rowb = (size_t)g.OWP * sizeof(float);
-    char *mem = malloc((size_t)rg.slots * (2 * rowb + sizeof(int64_t)));
-    if (!mem) return PB_ERR_NOMEM;
-    rg.val = (float *)mem;
-    rg.pos = (int32_t *)(mem + rg.slots * rowb);
-    rg.key = (int64_t *)(mem + 2 * rg.slots * rowb);
-    for (int64_t i = 0; i < rg.slots; i++) rg.key[i] = -1;
-
-    for (int64_t r = begin; r < end; r++) {
-        int64_t p = r / g.OH, oh = r % g.OH;
-        const float *plane = a->src + p * g.IH * g.IW;
-        int64_t y0 = geo->y.lo[oh], y1 = geo->y.hi[oh];
-        for (int64_t h = y0; h < y1; h++) {
-            int64_t s = h % rg.slots, key = p * g.IH + h;
-            if (rg.key[s] == key) continue;
-            if (is_max)
-                hrow_max(&g, plane + h * g.IW, h, rg.val + s * g.OWP, rg.pos + s * g.OWP, train,
-                         sw);
-            else
-                hrow_sum(&g, plane + h * g.IW, rg.val + s * g.OWP, sw);
-            rg.key[s] = key;
-        }
-        float *out = a->dst + r * g.OW;
-        int32_t *wso = train ? a->ws + r * g.OW : NULL;
-        const float ry = geo->y.r[oh];
-        for (int64_t ow0 = 0; ow0 < g.OW; ow0 += VL) {
-            __mmask16 lm = pbx_lanes(0, g.OW - ow0);
-            int64_t s0 = (y0 % rg.slots) * g.OWP + ow0;
-            __m512 best = _mm512_loadu_ps(rg.val + s0);
-            if (is_max) {
-                __m512i bpos = train ? _mm512_loadu_si512(rg.pos + s0) : _mm512_setzero_si512();
-                for (int64_t h = y0 + 1; h < y1; h++) {
-                    int64_t s = (h % rg.slots) * g.OWP + ow0;
-                    __m512 v = _mm512_loadu_ps(rg.val + s);
-                    __mmask16 m = pbx_take(v, best);
-                    best = _mm512_mask_mov_ps(best, m, v);
-                    if (train)
-                        bpos = _mm512_mask_mov_epi32(bpos, m, _mm512_loadu_si512(rg.pos + s));
-                }
-                if (train) _mm512_mask_storeu_epi32(wso + ow0, lm, bpos);
-            } else {
-                for (int64_t h = y0 + 1; h < y1; h++)
-                    best = _mm512_add_ps(best, _mm512_loadu_ps(rg.val + (h % rg.slots) * g.OWP + ow0));
-                best = _mm512_mul_ps(best, _mm512_mul_ps(_mm512_set1_ps(ry),
-                                                         _mm512_loadu_ps(geo->x.r + ow0)));
-            }
-            _mm512_mask_storeu_ps(out + ow0, lm, best);
-        }
-    }
-    free(mem);
-    return PB_OK;
-}
-
 /* Global pooling: one output per plane, the plane read as one flat run
  * (its flat offset is the argmax h*W + w). */
 static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
@@ -256,23 +131,486 @@ static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_
     }
 }
 
-pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *g,
+/* ---- forward ---- */
+
+/* Per-call forward plan: chunk masks and the row ring.  Specialized
+ * kernels read taps through masked loads whose masked-off lanes hold the
+ * fill (-inf for max, 0 for avg): padding then needs no lane logic.  A -inf
+ * pad tap can only win where the window's in-row taps are all -inf and it
+ * comes first in scan order (left padding); its position is then clamped
+ * to column 0, which is exactly the first in-input tap the reference
+ * reports.  A pad after the row's end never wins a strict compare.
+ *
+ * Max runs a fast scan (vmaxps, or one compare for training) that is exact
+ * unless a NaN is among the inputs; every loaded input row is checked for
+ * NaN once, and an output row whose window rows hold one is redone with
+ * the exact scan (pbx_take). */
+typedef struct fplan {
+    nchw g;
+    int kind;               /* 2: stride-2 kernel, 1: stride-1 kernel, 0: any */
+    int64_t kh, nch;        /* window rows, 16-output chunks per row */
+    int nload;              /* load masks per chunk (specialized kernels) */
+    __mmask16 *lmask;       /* [nch * nload] */
+    __mmask16 *omask;       /* [nch] real output lanes */
+    bool *full;             /* [nch] every load of the chunk lies in the row */
+    float *rval;            /* ring: kh slots of nch*16 horizontal results */
+    int32_t *rpos;          /* and their plane positions (training) */
+    bool *rnan;             /* [kh] a NaN was in the slot's input row */
+    int64_t tail_col;       /* first column the chunk NaN checks miss */
+    __mmask16 tail_mask;    /* the columns from there a tap can reach */
+    int64_t full_lo, full_hi; /* output rows whose window is all inside */
+} fplan;
+
+#define NEG_INF_PS _mm512_set1_ps(-__builtin_inff())
+
+INLINE __m512i as_i(__m512 v) { return _mm512_castps_si512(v); }
+INLINE __m512 as_f(__m512i v) { return _mm512_castsi512_ps(v); }
+
+/* A tap load: plain where the chunk lies inside the row (masked loads are
+ * slower on Zen), masked with the fill at the row's ends. */
+INLINE __m512 ld(bool full, __mmask16 m, __m512 fill, const float *p)
+{
+    return full ? _mm512_loadu_ps(p) : _mm512_mask_loadu_ps(fill, m, p);
+}
+
+/* Odd elements of the 32 floats (a, b). */
+INLINE __m512 odd_of(__m512 a, __m512 b)
+{
+    const __m512i idx =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return _mm512_permutex2var_ps(a, idx, b);
+}
+
+/* One max scan step, v after best in scan order.  Exact: pbx_take.  Fast,
+ * valid only when no NaN is among the inputs: v > best, which is what
+ * vmaxps(v, best) computes (it keeps best on ties, -0/+0 included). */
+INLINE void step(__m512 v, __m512i vp, __m512 *best, __m512i *bpos, bool train, bool fast)
+{
+    if (fast && !train) {
+        *best = _mm512_max_ps(v, *best);
+        return;
+    }
+    __mmask16 m = fast ? _mm512_cmp_ps_mask(v, *best, _CMP_GT_OQ) : pbx_take(v, *best);
+    *best = _mm512_mask_mov_ps(*best, m, v);
+    if (train) *bpos = _mm512_mask_mov_epi32(*bpos, m, vp);
+}
+
+/* Plane position of the winning tap, column col of row h; at the row's
+ * ends clamped into it (a -inf pad tap stands for the first in-row tap). */
+INLINE __m512i tap_pos(const fplan *P, __m512i col, int64_t h, bool full)
+{
+    if (!full)
+        col = _mm512_min_epi32(_mm512_max_epi32(col, _mm512_setzero_si512()),
+                               _mm512_set1_epi32((int)(P->g.IW - 1)));
+    return _mm512_add_epi32(col, _mm512_set1_epi32((int)(h * P->g.IW)));
+}
+
+/* Horizontal window of chunk j of input row `row` (row index h), stride 2,
+ * KW taps starting PL columns left of 2*ow: taps are the even/odd
+ * deinterleave of two loads, shifted one lane with a neighbour load where
+ * the tap offset is -1 or 2 (so -1 <= tx - PL <= 2).  With `fast`, *nan
+ * gets the NaN lanes of the two loads (columns 32j .. 32j+31). */
+INLINE void hchunk_s2(const fplan *P, const float *row, int64_t j, int64_t h, const int KW,
+                      const int PL, bool is_max, bool train, bool full, bool fast, __m512 *val,
+                      __m512i *pos, __mmask16 *nan)
+{
+    const __mmask16 *m = P->lmask + j * 4;
+    const __m512 fill = is_max ? NEG_INF_PS : _mm512_setzero_ps();
+    const float *p = row + 2 * VL * j;
+    __m512 A = ld(full, m[1], fill, p), B = ld(full, m[2], fill, p + VL);
+    __m512 E = even_of(A, B), O = odd_of(A, B);
+    __m512 T[4] = {E, O, E, O}; /* every used entry is set below */
+#pragma GCC unroll 4
+    for (int tx = 0; tx < KW; tx++) {
+        const int dd = tx - PL;
+        if (dd == -1)
+            T[tx] = as_f(_mm512_alignr_epi32(as_i(O), as_i(ld(full, m[0], fill, p - VL)), 15));
+        else if (dd == 0)
+            T[tx] = E;
+        else if (dd == 1)
+            T[tx] = O;
+        else
+            T[tx] = as_f(_mm512_alignr_epi32(as_i(ld(full, m[3], fill, p + 2 * VL)), as_i(E), 1));
+    }
+    if (is_max && fast) *nan = _mm512_cmp_ps_mask(A, B, _CMP_UNORD_Q);
+    __m512 best = T[0];
+    __m512i btx = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int tx = 1; tx < KW; tx++) {
+        if (is_max) step(T[tx], _mm512_set1_epi32(tx), &best, &btx, train, fast);
+        else best = _mm512_add_ps(best, T[tx]);
+    }
+    *val = best;
+    if (train) {
+        const __m512i lane2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        *pos = tap_pos(P, _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)(2 * VL * j - PL)), lane2), btx), h, full);
+    }
+}
+
+/* Stride 1: tap tx is the load at column 16*j + tx - PL (KW is 2 or 3);
+ * *nan gets the NaN lanes of columns 16j .. 16j+15. */
+INLINE void hchunk_s1(const fplan *P, const float *row, int64_t j, int64_t h, const int KW,
+                      const int PL, bool is_max, bool train, bool full, bool fast, __m512 *val,
+                      __m512i *pos, __mmask16 *nan)
+{
+    const __mmask16 *m = P->lmask + j * KW;
+    const __m512 fill = is_max ? NEG_INF_PS : _mm512_setzero_ps();
+    const float *p = row + VL * j - PL;
+    __m512 T[3];
+#pragma GCC unroll 4
+    for (int tx = 0; tx < KW; tx++) T[tx] = ld(full, m[tx], fill, p + tx);
+    if (is_max && fast) *nan = _mm512_cmp_ps_mask(T[PL], T[PL], _CMP_UNORD_Q);
+    __m512 best = T[0];
+    __m512i btx = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int tx = 1; tx < KW; tx++) {
+        if (is_max) step(T[tx], _mm512_set1_epi32(tx), &best, &btx, train, fast);
+        else best = _mm512_add_ps(best, T[tx]);
+    }
+    *val = best;
+    if (train)
+        *pos = tap_pos(P, _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)(VL * j - PL)), lanes_iota()), btx), h, full);
+}
+
+/* Any kw and pl, stride 1 or 2: per-tap loads with lane-validity masks at
+ * the row's ends (each lane seeds with its first in-input tap); exact. */
+INLINE void hchunk_any(const fplan *P, const float *row, int64_t j, int64_t h, bool is_max,
+                       bool train, const int64_t sw, __m512 *val, __m512i *pos)
+{
+    const nchw *g = &P->g;
+    const int64_t ow0 = VL * j, off0 = ow0 * sw - g->pl;
+    __m512 best;
+    __m512i btx = _mm512_setzero_si512();
+    if (!is_max) {
+        best = _mm512_setzero_ps();
+        for (int64_t tx = 0; tx < g->kw; tx++) best = _mm512_add_ps(best, tap_masked(row, off0 + tx, sw, g->IW));
+        *val = best;
+        return;
+    }
+    if (chunk_interior(g, ow0)) {
+        best = tap_full(row, off0, sw);
+        for (int64_t tx = 1; tx < g->kw; tx++)
+            step(tap_full(row, off0 + tx, sw), _mm512_set1_epi32((int)tx), &best, &btx, train, false);
+    } else {
+        __mmask16 has = 0;
+        best = _mm512_setzero_ps();
+        for (int64_t tx = 0; tx < g->kw; tx++) {
+            __mmask16 vm = tap_valid(off0 + tx, sw, g->IW, g->OW - ow0);
+            if (!vm) continue;
+            __m512 v = tap_masked(row, off0 + tx, sw, g->IW);
+            __mmask16 m = vm & (__mmask16)(~has | pbx_take(v, best));
+            best = _mm512_mask_mov_ps(best, m, v);
+            if (train) btx = _mm512_mask_mov_epi32(btx, m, _mm512_set1_epi32((int)tx));
+            has |= vm;
+        }
+    }
+    *val = best;
+    if (train) {
+        const __m512i lane_sw = _mm512_mullo_epi32(lanes_iota(), _mm512_set1_epi32((int)sw));
+        __m512i p = _mm512_add_epi32(_mm512_set1_epi32((int)(h * g->IW + off0)), lane_sw);
+        *pos = _mm512_add_epi32(p, btx);
+    }
+}
+
+/* Horizontal chunk by kernel kind (see fwd_main). */
+INLINE void hchunk(const fplan *P, const float *row, int64_t j, int64_t h, const int KIND,
+                   const int KW, const int PL, bool is_max, bool train, bool fast, __m512 *v,
+                   __m512i *vp, __mmask16 *nan)
+{
+    if (KIND == 2 && P->full[j])
+        hchunk_s2(P, row, j, h, KW, PL, is_max, train, true, fast, v, vp, nan);
+    else if (KIND == 2)
+        hchunk_s2(P, row, j, h, KW, PL, is_max, train, false, fast, v, vp, nan);
+    else if (KIND == 1 && P->full[j])
+        hchunk_s1(P, row, j, h, KW, PL, is_max, train, true, fast, v, vp, nan);
+    else if (KIND == 1)
+        hchunk_s1(P, row, j, h, KW, PL, is_max, train, false, fast, v, vp, nan);
+    else
+        hchunk_any(P, row, j, h, is_max, train, P->g.sw, v, vp);
+}
+
+/* NaN lanes among the columns of `row` a tap reaches past the last chunk's
+ * check (at most kw - 1 columns). */
+INLINE __mmask16 tail_nan(const fplan *P, const float *row)
+{
+    if (!P->tail_mask) return 0;
+    __m512 t = _mm512_maskz_loadu_ps(P->tail_mask, row + P->tail_col);
+    return _mm512_cmp_ps_mask(t, t, _CMP_UNORD_Q);
+}
+
+/* Output row r (window rows [y0, y1) of `plane`) by the exact scan from
+ * the source: the redo of a fast row that had a NaN among its inputs. */
+INLINE void exact_row(const fplan *P, const float *plane, int64_t y0, int64_t y1, float *out,
+                      int32_t *wso, const int KIND, const int KW, const int PL, bool train)
+{
+    for (int64_t j = 0; j < P->nch; j++) {
+        __m512 best = _mm512_setzero_ps(), v;
+        __m512i bpos = _mm512_setzero_si512(), vp = bpos;
+        __mmask16 nm;
+        for (int64_t h = y0; h < y1; h++) {
+            hchunk(P, plane + h * P->g.IW, j, h, KIND, KW, PL, true, train, false, &v, &vp, &nm);
+            if (h == y0) {
+                best = v;
+                bpos = vp;
+            } else {
+                step(v, vp, &best, &bpos, train, false);
+            }
+        }
+        _mm512_mask_storeu_ps(out + VL * j, P->omask[j], best);
+        if (train) _mm512_mask_storeu_epi32(wso + VL * j, P->omask[j], bpos);
+    }
+}
+
+/* Steady state of the common windows (KH x KW, stride SH down): output
+ * rows [oh0, oh1), each a full window whose first KH - SH rows are in the
+ * ring; the other SH rows are computed from the source (rowA if SH == 2,
+ * then rowB) and rowB's result is kept in its slot when KH > SH.  The row
+ * pattern is known at compile time, so every pointer stays in a register. */
+INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, const float *plane,
+                       int64_t r, int64_t oh0, int64_t oh1, const int KIND, const int KW,
+                       const int PL, const int KH, const int SH, bool is_max, bool train)
+{
+    const int64_t IW = P->g.IW, OW = P->g.OW, nch = P->nch, W16 = nch * VL, kh = KH;
+    const bool fast = is_max && KIND != 0;
+    int64_t y0 = geo->y.lo[oh0];
+    int64_t s0 = y0 % kh; /* ring slot of row y0 */
+    const __m512 ry = _mm512_set1_ps(geo->y.r[oh0]); /* a full window: the same for all */
+    for (int64_t oh = oh0; oh < oh1; oh++, r++, y0 += SH) {
+        const int64_t s1 = s0 + 1 == kh ? 0 : s0 + 1, sk = (s0 + KH - 1) % kh;
+        const float *l0v = P->rval + s0 * W16, *l1v = P->rval + s1 * W16;
+        const int32_t *l0p = P->rpos + s0 * W16, *l1p = P->rpos + s1 * W16;
+        float *kv = P->rval + sk * W16;
+        int32_t *kp = P->rpos + sk * W16;
+        const int64_t hA = y0 + KH - 2, hB = y0 + KH - 1;
+        const float *rowA = plane + hA * IW, *rowB = plane + hB * IW;
+        float *out = a->dst + r * OW;
+        int32_t *wso = train ? a->ws + r * OW : NULL;
+        bool nan_in = fast && (P->rnan[s0] || (KH - SH >= 2 && P->rnan[s1]));
+        __mmask16 nanA = 0, nanB = 0;
+        for (int64_t j = 0; j < nch; j++) {
+            __m512 best = _mm512_setzero_ps(), v;
+            __m512i bpos = _mm512_setzero_si512(), vp = bpos;
+            __mmask16 nm = 0;
+            const int64_t at = VL * j;
+            if (KH - SH >= 1) {
+                best = _mm512_loadu_ps(l0v + at);
+                if (train) bpos = _mm512_loadu_si512(l0p + at);
+            }
+            if (KH - SH >= 2) {
+                v = _mm512_loadu_ps(l1v + at);
+                if (train) vp = _mm512_loadu_si512(l1p + at);
+                if (is_max) step(v, vp, &best, &bpos, train, fast);
+                else best = _mm512_add_ps(best, v);
+            }
+            if (SH == 2) {
+                hchunk(P, rowA, j, hA, KIND, KW, PL, is_max, train, fast, &v, &vp, &nm);
+                nanA |= nm;
+                if (KH - SH == 0) {
+                    best = v;
+                    bpos = vp;
+                } else if (is_max) {
+                    step(v, vp, &best, &bpos, train, fast);
+                } else {
+                    best = _mm512_add_ps(best, v);
+                }
+            }
+            hchunk(P, rowB, j, hB, KIND, KW, PL, is_max, train, fast, &v, &vp, &nm);
+            nanB |= nm;
+            if (KH > SH) {
+                _mm512_storeu_ps(kv + at, v);
+                if (train) _mm512_storeu_si512(kp + at, vp);
+            }
+            if (is_max) step(v, vp, &best, &bpos, train, fast);
+            else best = _mm512_add_ps(best, v);
+            if (!is_max) best = _mm512_mul_ps(best, _mm512_mul_ps(ry, _mm512_loadu_ps(geo->x.r + at)));
+            _mm512_mask_storeu_ps(out + at, P->omask[j], best);
+            if (train) _mm512_mask_storeu_epi32(wso + at, P->omask[j], bpos);
+        }
+        if (fast) {
+            nanB |= tail_nan(P, rowB);
+            if (SH == 2) nanA |= tail_nan(P, rowA);
+            if (KH > SH) P->rnan[sk] = nanB != 0;
+            if (nan_in || nanA || nanB) exact_row(P, plane, y0, y0 + KH, out, wso, KIND, KW, PL, train);
+        }
+        s0 += SH;
+        if (s0 >= kh) s0 -= kh;
+    }
+}
+
+/* Any output row: window rows [y0, y0 + nl) come from the ring, the others
+ * are computed, and those the next output row reuses (from row nk on) are
+ * kept in their slots. */
+INLINE void generic_row(const fplan *P, const pbx_geom *geo, const pb_args *a, const float *plane,
+                        int64_t r, int64_t oh, int64_t nl, int64_t nk, const int KIND,
+                        const int KW, const int PL, bool is_max, bool train)
+{
+    const int64_t IW = P->g.IW, nch = P->nch, W16 = nch * VL, kh = P->kh;
+    const int64_t y0 = geo->y.lo[oh], y1 = geo->y.hi[oh], nr = y1 - y0;
+    const bool fast = is_max && KIND != 0;
+    int64_t slot[PBX_MAX_WINDOW];
+    __mmask16 nanrow[PBX_MAX_WINDOW];
+    bool nan_in = false;
+    for (int64_t k = 0; k < nr; k++) {
+        slot[k] = (y0 + k) % kh * W16;
+        nanrow[k] = 0;
+        if (k < nl) nan_in = nan_in || P->rnan[(y0 + k) % kh];
+    }
+    float *out = a->dst + r * P->g.OW;
+    int32_t *wso = train ? a->ws + r * P->g.OW : NULL;
+    for (int64_t j = 0; j < nch; j++) {
+        __m512 best = _mm512_setzero_ps(), v;
+        __m512i bpos = _mm512_setzero_si512(), vp = bpos;
+        __mmask16 nm = 0;
+        for (int64_t k = 0; k < nr; k++) {
+            const int64_t at = slot[k] + VL * j;
+            if (k < nl) {
+                v = _mm512_loadu_ps(P->rval + at);
+                if (train) vp = _mm512_loadu_si512(P->rpos + at);
+            } else {
+                hchunk(P, plane + (y0 + k) * IW, j, y0 + k, KIND, KW, PL, is_max, train, fast, &v,
+                       &vp, &nm);
+                nanrow[k] |= nm;
+                if (k >= nk) {
+                    _mm512_storeu_ps(P->rval + at, v);
+                    if (train) _mm512_storeu_si512(P->rpos + at, vp);
+                }
+            }
+            if (k == 0) {
+                best = v;
+                bpos = vp;
+            } else if (is_max) {
+                step(v, vp, &best, &bpos, train, fast);
+            } else {
+                best = _mm512_add_ps(best, v);
+            }
+        }
+        if (!is_max)
+            best = _mm512_mul_ps(best, _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]),
+                                                     _mm512_loadu_ps(geo->x.r + VL * j)));
+        _mm512_mask_storeu_ps(out + VL * j, P->omask[j], best);
+        if (train) _mm512_mask_storeu_epi32(wso + VL * j, P->omask[j], bpos);
+    }
+    if (!fast) return;
+    for (int64_t k = nl; k < nr; k++) {
+        nanrow[k] |= tail_nan(P, plane + (y0 + k) * IW);
+        nan_in = nan_in || nanrow[k];
+        if (k >= nk) P->rnan[(y0 + k) % kh] = nanrow[k] != 0;
+    }
+    if (nan_in) exact_row(P, plane, y0, y1, out, wso, KIND, KW, PL, train);
+}
+
+/* The forward over output rows [begin, end).  KIND selects the horizontal
+ * kernel: 2 = hchunk_s2<KW, PL>, 1 = hchunk_s1<KW, PL>, 0 = hchunk_any.
+ * With KH, SH > 0, runs of full windows after a slice's first row take
+ * steady_run; the rest (borders, slice starts) take generic_row. */
+INLINE void fwd_main(const pb_args *a, const pbx_geom *geo, const fplan *P, int64_t begin,
+                     int64_t end, const int KIND, const int KW, const int PL, const int KH,
+                     const int SH, bool is_max, bool train)
+{
+    const nchw *g = &P->g;
+    for (int64_t r = begin; r < end;) {
+        const int64_t p = r / g->OH, first = r % g->OH;
+        const int64_t stop = first + (end - r) < g->OH ? first + (end - r) : g->OH;
+        const float *plane = a->src + p * g->IH * g->IW;
+        for (int64_t oh = first; oh < stop;) {
+            const int64_t rr = r + (oh - first);
+            if (KH > 0 && oh > first && oh >= P->full_lo && oh < P->full_hi) {
+                int64_t oh1 = stop < P->full_hi ? stop : P->full_hi;
+                steady_run(P, geo, a, plane, rr, oh, oh1, KIND, KW, PL, KH, SH, is_max, train);
+                oh = oh1;
+                continue;
+            }
+            /* ring rows: this row's window overlaps the previous one's */
+            const int64_t y0 = geo->y.lo[oh], y1 = geo->y.hi[oh];
+            const int64_t c_hi = oh > first ? geo->y.hi[oh - 1] : y0;
+            const int64_t nl = c_hi > y0 ? c_hi - y0 : 0;
+            const int64_t nk = oh + 1 < stop ? geo->y.lo[oh + 1] - y0 : y1 - y0;
+            generic_row(P, geo, a, plane, rr, oh, nl, nk, KIND, KW, PL, is_max, train);
+            oh++;
+        }
+        r += stop - first;
+    }
+}
+
+/* One instantiation per (kernel, algorithm): constant arguments fold. */
+#define FWD4(KIND, KW, PL, KH, SH)                                                           \
+    do {                                                                                     \
+        if (!mx) fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, false, false);       \
+        else if (train) fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, true, true);  \
+        else fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, true, false);            \
+    } while (0)
+/* the steady-state row pattern of the common square windows */
+#define FWD3(KIND, KW, PL)                                                              \
+    do {                                                                                \
+        if (d->kh == KW && d->sh == 2 && (KW == 2 || KW == 3)) FWD4(KIND, KW, PL, KW, 2);   \
+        else if (d->kh == KW && d->sh == 1 && KW == 3) FWD4(KIND, KW, PL, KW, 1);       \
+        else FWD4(KIND, KW, PL, 0, 0);                                                  \
+    } while (0)
+
+pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo,
                             int64_t begin, int64_t end)
 {
     if (d->global) {
         global_fwd(d, a, begin, end);
         return PB_OK;
     }
-    bool mx = d->alg == PB_ALG_MAX, train = mx && a->ws;
-    /* constant arguments: each combination compiles to its own loop */
-    if (d->sw == 1) {
-        if (!mx) return fwd_rows_impl(d, a, g, begin, end, false, false, 1);
-        return train ? fwd_rows_impl(d, a, g, begin, end, true, true, 1)
-                     : fwd_rows_impl(d, a, g, begin, end, true, false, 1);
+    const bool mx = d->alg == PB_ALG_MAX, train = mx && a->ws;
+    fplan P = {.g = {d->ih, d->iw, d->oh, d->ow, pbx_round_up(d->ow, VL), d->kw, d->sw, d->pl},
+               .kh = d->kh, .nch = (d->ow + VL - 1) / VL};
+    const int64_t kw = d->kw, pl = d->pl, sw = d->sw;
+    /* specialized kernels: stride 2 with tap offsets in [-1, 2], stride 1
+     * with windows of 2 or 3; anything else takes hchunk_any */
+    int kind = 0;
+    if (sw == 2 && pl <= 1 && kw - 1 - pl <= 2 && kw >= 2) kind = 2;
+    else if (sw == 1 && (kw == 2 || kw == 3)) kind = 1;
+    P.kind = kind;
+    P.nload = kind == 2 ? 4 : kind == 1 ? (int)kw : 0;
+    size_t ring = (size_t)(P.kh * P.nch * VL);
+    size_t nmask = (size_t)(P.nch * (P.nload + 1));
+    char *mem = malloc(ring * (sizeof(float) + sizeof(int32_t)) + nmask * sizeof(__mmask16) +
+                       (size_t)(P.nch + P.kh));
+    if (!mem) return PB_ERR_NOMEM;
+    P.rval = (float *)mem;
+    P.rpos = (int32_t *)(P.rval + ring);
+    P.omask = (__mmask16 *)(P.rpos + ring);
+    P.lmask = P.omask + P.nch;
+    P.full = (bool *)(P.lmask + P.nch * P.nload);
+    P.rnan = P.full + P.nch;
+    for (int64_t j = 0; j < P.nch; j++) {
+        P.omask[j] = pbx_lanes(0, d->ow - VL * j);
+        P.full[j] = true;
+        for (int k = 0; k < P.nload; k++) {
+            int64_t e = kind == 2 ? 2 * VL * j + (k - 1) * VL : VL * j + k - pl;
+            P.lmask[j * P.nload + k] = pbx_lanes(-e, d->iw - e);
+            P.full[j] = P.full[j] && P.lmask[j * P.nload + k] == 0xFFFF;
+        }
     }
-    if (!mx) return fwd_rows_impl(d, a, g, begin, end, false, false, 2);
-    return train ? fwd_rows_impl(d, a, g, begin, end, true, true, 2)
-                 : fwd_rows_impl(d, a, g, begin, end, true, false, 2);
+    /* the chunk checks cover columns [0, tail_col); taps reach up to the
+     * last output's last tap */
+    P.tail_col = kind == 2 ? 2 * VL * P.nch : VL * P.nch;
+    int64_t last = (d->ow - 1) * sw - pl + kw - 1;
+    if (last > d->iw - 1) last = d->iw - 1;
+    P.tail_mask = kind ? pbx_lanes(0, last + 1 - P.tail_col) : 0;
+    /* full windows: oh*sh - pt >= 0 and oh*sh - pt + kh <= ih */
+    P.full_lo = (d->pt + d->sh - 1) / d->sh;
+    P.full_hi = pbx_floor_div(d->ih - d->kh + d->pt, d->sh) + 1;
+    if (P.full_hi > d->oh) P.full_hi = d->oh;
+    if (kind == 2) {
+        if (kw == 2 && pl == 0) FWD3(2, 2, 0);
+        else if (kw == 2) FWD3(2, 2, 1);
+        else if (kw == 3 && pl == 0) FWD3(2, 3, 0);
+        else if (kw == 3) FWD3(2, 3, 1);
+        else FWD3(2, 4, 1);
+    } else if (kind == 1) {
+        if (kw == 2 && pl == 0) FWD3(1, 2, 0);
+        else if (kw == 2) FWD3(1, 2, 1);
+        else if (pl == 0) FWD3(1, 3, 0);
+        else FWD3(1, 3, 1);
+    } else {
+        FWD3(0, 0, 0);
+    }
+    free(mem);
+    return PB_OK;
 }
 
 /* ---- backward ---- */

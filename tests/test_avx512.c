@@ -429,6 +429,43 @@ START_TEST(test_page_edges)
 }
 END_TEST
 
+/* One NaN at every position in turn (the fast max scans must notice it
+ * wherever it sits: chunk edges, row tails, ring rows). */
+START_TEST(test_nan_sweep)
+{
+    static const int wi[] = {0, 1, 2, 3, 4};
+    static const int64_t widths[] = {31, 33, 34, 64, 65, 66, 97};
+    const size_t nw = sizeof widths / sizeof widths[0];
+    const int l = _i / (int)nw;
+    const int64_t iw = widths[_i % (int)nw];
+    for (size_t k = 0; k < sizeof wi / sizeof wi[0]; k++) {
+        pb_desc d;
+        if (!make_desc(&d, &windows[wi[k]], (pb_layout)l, PB_ALG_MAX, 1,
+                       l == PB_LAYOUT_NHWC ? 3 : 1, 5, iw))
+            continue;
+        float *src = malloc((size_t)d.src_elems * 4);
+        float *dst = malloc((size_t)d.dst_elems * 4), *rdst = malloc((size_t)d.dst_elems * 4);
+        int32_t *ws = malloc((size_t)d.dst_elems * 4), *rws = malloc((size_t)d.dst_elems * 4);
+        for (int64_t i = 0; i < d.src_elems; i++) src[i] = (float)((i * 37) % 101);
+        for (int64_t i = 0; i < d.src_elems; i++) {
+            float keep = src[i];
+            src[i] = bits_f(0x7fc00100u + (uint32_t)i);
+            for (int dir = 0; dir < 2; dir++) {
+                pb_args r = {.src = src, .dst = rdst, .ws = dir ? rws : NULL};
+                pb_args a = {.src = src, .dst = dst, .ws = dir ? ws : NULL};
+                ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, (pb_dir)dir, &r), PB_OK);
+                ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, (pb_dir)dir, &a), PB_OK);
+                ck_assert_msg(compare_f(&d, (pb_dir)dir, FILL_SPECIAL, "dst", dst, rdst, d.dst_elems, true),
+                              "NaN at %lld", (long long)i);
+                if (dir) ck_assert_mem_eq(ws, rws, (size_t)d.dst_elems * 4);
+            }
+            src[i] = keep;
+        }
+        free(src), free(dst), free(rdst), free(ws), free(rws);
+    }
+}
+END_TEST
+
 /* Slices: any partition gives bitwise the whole-range result. */
 START_TEST(test_slices_partition)
 {
@@ -531,6 +568,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_nchw_widths, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_channels, 0, (int)NWIN);
+    tcase_add_loop_test(tc, test_nan_sweep, 0, 14);
     suite_add_tcase(s, tc);
     TCase *te = tcase_create("semantics");
     tcase_set_timeout(te, 60);
