@@ -87,6 +87,7 @@ $(TESTS): $(TEST_O) $(LIB)
 
 test: $(TESTS) $(PROG)
 	$(TESTS)
+	bash tests/cli.sh $(PROG)
 
 # make check: the unit tests plain, then again under ASan + UBSan in a
 # separate build tree (every sanitizer finding is fatal).

@@ -101,7 +101,15 @@ int64_t pb_out_size(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pa
                     int64_t dil, bool ceil_mode)
 {
     if (in < 1 || k < 1 || s < 1 || dil < 1 || pad_lo < 0 || pad_hi < 0) return 0;
-    int64_t num = in + pad_lo + pad_hi - dil * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+    /* no valid descriptor goes beyond int32 here; bounding the operands
+     * keeps the arithmetic below free of int64 overflow for any caller */
+    if (in > INT32_MAX || k > INT32_MAX || s > INT32_MAX || pad_lo > INT32_MAX ||
+        pad_hi > INT32_MAX)
+        return 0;
+    int64_t span;
+    /* a dilated span past 2^62 dwarfs in + pads (< 2^33): no output */
+    if (__builtin_mul_overflow(dil, k - 1, &span) || span > ((int64_t)1 << 62)) return 0;
+    int64_t num = in + pad_lo + pad_hi - span - 1 + (ceil_mode ? s - 1 : 0);
     int64_t out = floor_div(num, s) + 1;
     if (ceil_mode && out > 0 && (out - 1) * s >= in + pad_lo) out--;
     return out;
@@ -110,9 +118,19 @@ int64_t pb_out_size(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pa
 pb_axis_window pb_axis_window_at(int64_t o, int64_t in, int64_t k, int64_t s, int64_t pad_lo,
                                  int64_t pad_hi, int64_t dil)
 {
-    pb_axis_window w = {.start = o * s - pad_lo, .t_lo = 0, .t_hi = 0, .n_pad = 0};
-    /* first tap with start + t*dil >= 0 */
-    w.t_lo = w.start >= 0 ? 0 : (-w.start + dil - 1) / dil;
+    pb_axis_window w = {.start = 0, .t_lo = 0, .t_hi = 0, .n_pad = 0};
+    /* out of contract (a descriptor pb_desc_finalize would refuse, or an
+     * output index past any valid output): an empty window, never a
+     * division by zero or an int64 overflow.  dil is only ever a divisor,
+     * so any dil >= 1 is safe (finalize allows a huge dil when k = 1). */
+    if (k < 1 || s < 1 || dil < 1 || in < 1 || pad_lo < 0 || pad_hi < 0 || o < 0 ||
+        o > INT32_MAX || in > INT32_MAX || k > INT32_MAX || s > INT32_MAX ||
+        pad_lo > INT32_MAX || pad_hi > INT32_MAX)
+        return w;
+    w.start = o * s - pad_lo;
+    /* first tap with start + t*dil >= 0: ceil(-start / dil), written so
+     * that it cannot overflow for a huge dil */
+    w.t_lo = w.start >= 0 ? 0 : (-w.start - 1) / dil + 1;
     /* one past the last tap with start + t*dil < in */
     int64_t hi = w.start < in ? (in - 1 - w.start) / dil + 1 : 0;
     w.t_hi = hi < k ? hi : k;
@@ -235,6 +253,14 @@ pb_status pb_desc_finalize(pb_desc *d, char *msg, size_t len)
         return fail(msg, len, PB_ERR_TOO_LARGE,
                     "source tensor needs %lld bytes, over the %lld-byte limit", (long long)bytes,
                     (long long)PB_MAX_BUFFER_BYTES);
+    /* padding can make dst up to 4x src (ih = iw = 1, k2 s1 p1 gives 2x2),
+     * so dst (and the same-sized int32 argmax workspace) is checked too */
+    if (!mul_ok(dst, (int64_t)sizeof(float), &bytes))
+        return fail(msg, len, PB_ERR_OVERFLOW, "element count mb*ic*oh*ow overflows 64 bits");
+    if (bytes > PB_MAX_BUFFER_BYTES)
+        return fail(msg, len, PB_ERR_TOO_LARGE,
+                    "destination tensor needs %lld bytes, over the %lld-byte limit",
+                    (long long)bytes, (long long)PB_MAX_BUFFER_BYTES);
     d->src_elems = src;
     d->dst_elems = dst;
     return PB_OK;

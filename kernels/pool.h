@@ -133,7 +133,7 @@ pb_status pb_desc_finalize(pb_desc *d, char *msg, size_t msg_len);
 
 /* The output-size rule for one axis, exposed for tests and tools.  Returns
  * the output size, or a value < 1 when the problem yields no output (also
- * for k, s or dil < 1). */
+ * for k, s or dil < 1, and for in, k, s or a pad beyond INT32_MAX). */
 int64_t pb_out_size(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pad_hi,
                     int64_t dil, bool ceil_mode);
 
@@ -149,7 +149,9 @@ static inline int64_t pb_offset(pb_layout l, int64_t C, int64_t H, int64_t W,
  * i = start + t*dil for t in [t_lo, t_hi) lie in [0, in).  Also gives the
  * divisor for the algorithm (count of taps in the input for avg_excl, in the
  * padded extent for avg_incl).  The single helper for padding and divisor
- * rules: the reference and the optimized kernels use it. */
+ * rules: the reference and the optimized kernels use it.  Arguments no
+ * finalized descriptor produces (k, s, dil or in < 1, negative padding,
+ * o < 0, values beyond INT32_MAX except dil) give an all-zero window. */
 typedef struct pb_axis_window {
     int64_t start;   /* first tap position, may be negative (padding) */
     int64_t t_lo;    /* first tap index inside the input */
@@ -236,6 +238,10 @@ typedef bool (*pb_supports_fn)(const pb_desc *d, pb_dir dir, const char **why);
 #define PB_QUIRK_NEG_INF_FLT_MAX 0x2u /* all -inf window gives -FLT_MAX (oneDNN) */
 #define PB_QUIRK_TIE_ORDER       0x4u /* ties may resolve to another maximum:
                                          argmax not compared on tie fills */
+#define PB_QUIRK_NAN_CLAMPED     0x8u /* NaN never reaches the output: an output
+                                         clamp turns a NaN result (NaN input, or
+                                         +inf and -inf averaged) into +-inf or a
+                                         partial max, max and avg (XNNPACK) */
 
 /* One registry entry.  The table in kernels/registry.c is the only list of
  * implementations: tests, verify and bench enumerate it. */

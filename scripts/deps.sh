@@ -13,7 +13,8 @@ packages=(
     libdnnl-dev          # oneDNN comparison backend
     libxnnpack-dev libpthreadpool-dev  # XNNPACK comparison backend
     gnuplot-nox          # plots
-    valgrind             # deterministic instruction counts
+    valgrind             # deterministic instruction counts (callgrind)
+    libjansson-dev       # reading benchmark JSON records (compare, report)
 )
 
 missing=()
