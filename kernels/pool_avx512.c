@@ -86,7 +86,7 @@ static bool avx512_supports(const pb_desc *d, pb_dir dir, const char **why)
         *why = "null descriptor";
         return false;
     }
-    if (d->global) return true;
+    if (d->global || pbx_whole_plane(d)) return true;
     if (d->dh != 1 || d->dw != 1) {
         *why = "dilation > 1 not vectorized";
         return false;

@@ -79,6 +79,14 @@ static inline __mmask16 pbx_take(__m512 v, __m512 best)
     return _kand_mask16(gt_or_unord, best_ord);
 }
 
+/* A window that is the whole plane, without padding: one output per
+ * plane, the same as global pooling (divisor ih*iw either way). */
+static inline bool pbx_whole_plane(const pb_desc *d)
+{
+    return d->kh == d->ih && d->kw == d->iw && d->oh == 1 && d->ow == 1 && d->pt == 0 &&
+           d->pb == 0 && d->pl == 0 && d->pr == 0 && d->dh == 1 && d->dw == 1;
+}
+
 static inline int64_t pbx_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;

@@ -550,7 +550,7 @@ INLINE void fwd_main(const pb_args *a, const pbx_geom *geo, const fplan *P, int6
 pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo,
                             int64_t begin, int64_t end)
 {
-    if (d->global) {
+    if (d->global || pbx_whole_plane(d)) {
         global_fwd(d, a, begin, end);
         return PB_OK;
     }
@@ -629,95 +629,120 @@ static pb_status bwd_plane_scatter(const pb_desc *d, const float *gd, const int3
     return PB_OK;
 }
 
-INLINE pb_status bwd_impl(const pb_desc *d, const pb_args *a, const pbx_geom *geo, int64_t begin,
-                          int64_t end, bool is_max, int64_t sw)
-{
-    nchw g = {d->ih, d->iw, d->oh, d->ow, pbx_round_up(d->ow, VL), d->kw, sw, d->pl};
-    const int64_t ntap = is_max ? g.kw : 1;
-    const int64_t padb = pbx_round_up(g.kw + 48, VL), blen = padb + g.OWP + padb;
-    /* per-tap gradient rows, zero outside [0, OWP): the spread reads there */
-    float *bufs = calloc((size_t)(ntap * blen), sizeof(float));
-    if (!bufs) return PB_ERR_NOMEM;
-    const __m512i lane_sw = _mm512_mullo_epi32(lanes_iota(), _mm512_set1_epi32((int)sw));
-    const __m512i one = _mm512_set1_epi32(1);
-    /* stride 2 spread: column w0 + k takes output (w0 + k + q) / 2 when
-     * w0 + k + q is even (q = pl - tx); r = q mod 2 picks the lanes */
-    const __m512i sidx[2] = {
-        _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
-        _mm512_setr_epi32(0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8)};
-    const __mmask16 smask[2] = {0x5555, 0xAAAA};
-    pb_status st = PB_OK;
-    const int64_t P = g.IH * g.IW, Q = g.OH * g.OW;
+/* Backward plan.  Input-centric: chunk j of an input row is 16 columns
+ * (stride 1) or 16 column pairs, 32 columns (stride 2).  Tap tx, offset
+ * e = tx - pl, sends output ow to column ow*sw + e; for stride 2 that is
+ * the pair ow + q, parity r (e = 2q + r), for stride 1 column ow + e.  So
+ * a chunk reads each covering output row at offset -q (or -e) per tap:
+ * max adds g where the argmax equals the column's own position, avg adds
+ * g / divisor.  Each diff_src row is written once, no zeroing pass. */
+typedef struct bplan {
+    nchw g;
+    int64_t nch;         /* chunks per input row */
+    int64_t kw, pl;
+    __mmask16 *lmask;    /* [nch * kw] outputs of tap tx's load that exist */
+    __mmask16 *cmask;    /* [nch * kw] and whose column is inside the row */
+    __mmask16 *smask;    /* [nch * 2] columns of the chunk's stores */
+    bool *full;          /* [nch] every mask full */
+} bplan;
 
-    for (int64_t p = begin; p < end && st == PB_OK; p++) {
+INLINE __m512 ldz(bool full, __mmask16 m, const float *p)
+{
+    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+}
+
+INLINE __m512i ldzi(bool full, __mmask16 m, const int32_t *p)
+{
+    return full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi32(m, p);
+}
+
+/* Chunk j of input row h: the sum over covering output rows [c0, c1). */
+INLINE void bwd_chunk(const bplan *B, const pbx_geom *geo, const float *gd, const int32_t *wsp,
+                      float *drow, int64_t h, int64_t j, int64_t c0, int64_t c1, const int SW,
+                      const int KW, const int PL, bool is_max, bool full, __m512i *cnt)
+{
+    const int64_t OW = B->g.OW, IW = B->g.IW;
+    const int64_t kw = KW ? KW : B->kw, pl = KW ? PL : B->pl;
+    const __mmask16 *lm = B->lmask + j * kw, *cm = B->cmask + j * kw;
+    const int64_t c_0 = SW == 2 ? 2 * VL * j : VL * j; /* first column */
+    const __m512i lane2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i pos0 = _mm512_add_epi32(_mm512_set1_epi32((int)(h * IW + c_0)),
+                                          SW == 2 ? lane2 : lanes_iota());
+    const __m512i pos1 = _mm512_add_epi32(pos0, _mm512_set1_epi32(1));
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512i n = _mm512_setzero_si512();
+    for (int64_t oh = c0; oh < c1; oh++) {
+        const float *grow = gd + oh * OW;
+        const int32_t *wrow = is_max ? wsp + oh * OW : NULL;
+        const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
+#pragma GCC unroll 4
+        for (int64_t tx = 0; tx < kw; tx++) {
+            const int64_t e = tx - pl;
+            const int64_t r = SW == 2 ? (e & 1) : 0, q = SW == 2 ? (e - r) / 2 : e;
+            const int64_t o0 = VL * j - q; /* first output of this tap's load */
+            __m512 gv = ldz(full, lm[tx], grow + o0);
+            if (is_max) {
+                __m512i wv = ldzi(full, lm[tx], wrow + o0);
+                __mmask16 m = _mm512_mask_cmpeq_epi32_mask(full ? (__mmask16)0xFFFF : cm[tx], wv,
+                                                           r ? pos1 : pos0);
+                if (r) acc1 = _mm512_mask_add_ps(acc1, m, acc1, gv);
+                else acc0 = _mm512_mask_add_ps(acc0, m, acc0, gv);
+                n = _mm512_mask_add_epi32(n, m, n, one);
+            } else {
+                __m512 sc = _mm512_mul_ps(ry, ldz(full, lm[tx], geo->x.r + o0));
+                if (r) acc1 = _mm512_fmadd_ps(gv, sc, acc1);
+                else acc0 = _mm512_fmadd_ps(gv, sc, acc0);
+            }
+        }
+    }
+    if (is_max) *cnt = _mm512_add_epi32(*cnt, n);
+    if (SW == 1) {
+        _mm512_mask_storeu_ps(drow + c_0, B->smask[2 * j], acc0);
+        return;
+    }
+    /* interleave even (acc0) and odd (acc1) columns */
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    _mm512_mask_storeu_ps(drow + c_0, B->smask[2 * j], _mm512_permutex2var_ps(acc0, lo, acc1));
+    _mm512_mask_storeu_ps(drow + c_0 + VL, B->smask[2 * j + 1], _mm512_permutex2var_ps(acc0, hi, acc1));
+}
+
+INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pbx_geom *geo, const bplan *B,
+                          int64_t begin, int64_t end, const int SW, const int KW, const int PL,
+                          bool is_max)
+{
+    const int64_t IH = B->g.IH, IW = B->g.IW, P = IH * IW, Q = B->g.OH * B->g.OW;
+    for (int64_t p = begin; p < end; p++) {
         const float *gd = a->diff_dst + p * Q;
         const int32_t *wsp = is_max ? a->ws + p * Q : NULL;
         float *ds = a->diff_src + p * P;
         int64_t matched = 0;
-        for (int64_t h = 0; h < g.IH; h++) {
-            __m512i cnt = _mm512_setzero_si512(); /* per row: int32 lanes cannot overflow */
-            float *drow = ds + h * g.IW;
-            int64_t c0 = geo->y.clo[h], c1 = geo->y.chi[h];
-            if (c0 == c1) {
-                for (int64_t w0 = 0; w0 < g.IW; w0 += VL)
-                    _mm512_mask_storeu_ps(drow + w0, pbx_lanes(0, g.IW - w0), _mm512_setzero_ps());
+        for (int64_t h = 0; h < IH; h++) {
+            float *drow = ds + h * IW;
+            const int64_t c0 = geo->y.clo[h], c1 = geo->y.chi[h];
+            if (c0 == c1) { /* no window covers the row */
+                for (int64_t w0 = 0; w0 < IW; w0 += VL)
+                    _mm512_mask_storeu_ps(drow + w0, pbx_lanes(0, IW - w0), _mm512_setzero_ps());
                 continue;
             }
-            for (int64_t oh = c0; oh < c1; oh++) {
-                const bool first = oh == c0;
-                const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
-                for (int64_t ow0 = 0; ow0 < g.OW; ow0 += VL) {
-                    __mmask16 lm = pbx_lanes(0, g.OW - ow0);
-                    __m512 gv = _mm512_maskz_loadu_ps(lm, gd + oh * g.OW + ow0);
-                    if (!is_max) {
-                        float *b = bufs + padb + ow0;
-                        __m512 sc = _mm512_mul_ps(ry, _mm512_loadu_ps(geo->x.r + ow0));
-                        _mm512_storeu_ps(b, first ? _mm512_mul_ps(gv, sc)
-                                                  : _mm512_fmadd_ps(gv, sc, _mm512_loadu_ps(b)));
-                        continue;
-                    }
-                    __m512i wv = _mm512_maskz_loadu_epi32(lm, wsp + oh * g.OW + ow0);
-                    int64_t off0 = ow0 * sw - g.pl;
-                    __m512i base = _mm512_add_epi32(_mm512_set1_epi32((int)(h * g.IW + off0)), lane_sw);
-                    bool interior = ow0 + VL <= g.OW && off0 >= 0 && off0 + (VL - 1) * sw + g.kw - 1 < g.IW;
-                    __m512i local = _mm512_setzero_si512();
-                    for (int64_t tx = 0; tx < g.kw; tx++) {
-                        __mmask16 tm = interior ? (__mmask16)0xFFFF : tap_valid(off0 + tx, sw, g.IW, g.OW - ow0);
-                        __mmask16 m = _mm512_mask_cmpeq_epi32_mask(
-                            tm, wv, _mm512_add_epi32(base, _mm512_set1_epi32((int)tx)));
-                        float *b = bufs + tx * blen + padb + ow0;
-                        _mm512_storeu_ps(b, first ? _mm512_maskz_mov_ps(m, gv)
-                                                  : _mm512_mask_add_ps(_mm512_loadu_ps(b), m,
-                                                                       _mm512_loadu_ps(b), gv));
-                        local = _mm512_mask_add_epi32(local, m, local, one);
-                    }
-                    cnt = _mm512_add_epi32(cnt, local);
-                }
-            }
-            /* spread: diff[w] = sum over taps tx of buf_tx[ow], ow*sw - pl + tx = w */
-            for (int64_t w0 = 0; w0 < g.IW; w0 += VL) {
-                __m512 acc = _mm512_setzero_ps();
-                for (int64_t tx = 0; tx < g.kw; tx++) {
-                    const float *b = bufs + (is_max ? tx * blen : 0) + padb;
-                    int64_t q = g.pl - tx;
-                    if (sw == 1) {
-                        acc = _mm512_add_ps(acc, _mm512_loadu_ps(b + w0 + q));
-                    } else {
-                        int r = (int)(q & 1);
-                        __m512 src = _mm512_loadu_ps(b + w0 / 2 + pbx_floor_div(q, 2));
-                        acc = _mm512_add_ps(acc, _mm512_maskz_permutexvar_ps(smask[r], sidx[r], src));
-                    }
-                }
-                _mm512_mask_storeu_ps(drow + w0, pbx_lanes(0, g.IW - w0), acc);
+            __m512i cnt = _mm512_setzero_si512(); /* per row: int32 lanes cannot overflow */
+            for (int64_t j = 0; j < B->nch; j++) {
+                if (B->full[j])
+                    bwd_chunk(B, geo, gd, wsp, drow, h, j, c0, c1, SW, KW, PL, is_max, true, &cnt);
+                else
+                    bwd_chunk(B, geo, gd, wsp, drow, h, j, c0, c1, SW, KW, PL, is_max, false, &cnt);
             }
             if (is_max) matched += _mm512_reduce_add_epi32(cnt);
         }
         /* each output's argmax matched exactly one tap of its window, unless
          * the workspace points elsewhere: then redo the plane by scatter */
-        if (is_max && matched != Q) st = bwd_plane_scatter(d, gd, wsp, ds);
+        if (is_max && matched != Q) {
+            pb_status st = bwd_plane_scatter(d, gd, wsp, ds);
+            if (st != PB_OK) return st;
+        }
     }
-    free(bufs);
-    return st;
+    return PB_OK;
 }
 
 static pb_status global_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
@@ -729,7 +754,9 @@ static pb_status global_bwd(const pb_desc *d, const pb_args *a, int64_t begin, i
         /* the reference's one share, rounded once */
         float fill = d->alg == PB_ALG_MAX ? 0.0f : (float)((double)gv / (double)P);
         __m512 f = _mm512_set1_ps(fill);
-        for (int64_t i = 0; i < P; i += VL) _mm512_mask_storeu_ps(ds + i, pbx_lanes(0, P - i), f);
+        int64_t i = 0;
+        for (; i + VL <= P; i += VL) _mm512_storeu_ps(ds + i, f);
+        if (i < P) _mm512_mask_storeu_ps(ds + i, pbx_lanes(0, P - i), f);
         if (d->alg == PB_ALG_MAX) {
             int32_t pos = a->ws[p];
             if (pos < 0 || pos >= P) return PB_ERR_UNSUPPORTED;
@@ -739,12 +766,49 @@ static pb_status global_bwd(const pb_desc *d, const pb_args *a, int64_t begin, i
     return PB_OK;
 }
 
+#define BWD2(SW, KW, PL)                                                             \
+    (mx ? bwd_main(d, a, g, &B, begin, end, SW, KW, PL, true)                        \
+        : bwd_main(d, a, g, &B, begin, end, SW, KW, PL, false))
+
 pb_status pbx_nchw_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom *g,
                               int64_t begin, int64_t end)
 {
-    if (d->global) return global_bwd(d, a, begin, end);
-    bool mx = d->alg == PB_ALG_MAX;
-    if (d->sw == 1)
-        return mx ? bwd_impl(d, a, g, begin, end, true, 1) : bwd_impl(d, a, g, begin, end, false, 1);
-    return mx ? bwd_impl(d, a, g, begin, end, true, 2) : bwd_impl(d, a, g, begin, end, false, 2);
+    if (d->global || pbx_whole_plane(d)) return global_bwd(d, a, begin, end);
+    const bool mx = d->alg == PB_ALG_MAX;
+    const int64_t sw = d->sw, kw = d->kw, pl = d->pl, IW = d->iw, OW = d->ow;
+    bplan B = {.g = {d->ih, d->iw, d->oh, d->ow, pbx_round_up(d->ow, VL), kw, sw, pl},
+               .kw = kw, .pl = pl};
+    B.nch = sw == 2 ? (IW + 2 * VL - 1) / (2 * VL) : (IW + VL - 1) / VL;
+    char *mem = malloc((size_t)(B.nch * (2 * kw + 2)) * sizeof(__mmask16) + (size_t)B.nch);
+    if (!mem) return PB_ERR_NOMEM;
+    B.lmask = (__mmask16 *)mem;
+    B.cmask = B.lmask + B.nch * kw;
+    B.smask = B.cmask + B.nch * kw;
+    B.full = (bool *)(B.smask + 2 * B.nch);
+    for (int64_t j = 0; j < B.nch; j++) {
+        const int64_t c_0 = sw == 2 ? 2 * VL * j : VL * j;
+        bool full = true;
+        for (int64_t tx = 0; tx < kw; tx++) {
+            const int64_t e = tx - pl, r = sw == 2 ? (e & 1) : 0, q = sw == 2 ? (e - r) / 2 : e;
+            const int64_t o0 = VL * j - q;
+            /* lanes whose output exists and whose column c_0 + sw*i + r is in the row */
+            __mmask16 lm = pbx_lanes(-o0, OW - o0);
+            __mmask16 col = sw == 2 ? pbx_lanes(0, (IW - c_0 - r + 1) / 2) : pbx_lanes(0, IW - c_0);
+            B.lmask[j * kw + tx] = lm;
+            B.cmask[j * kw + tx] = lm & col;
+            full = full && (lm & col) == 0xFFFF;
+        }
+        B.smask[2 * j] = pbx_lanes(0, IW - c_0);
+        B.smask[2 * j + 1] = pbx_lanes(0, IW - c_0 - VL);
+        B.full[j] = full && B.smask[2 * j] == 0xFFFF && (sw == 1 || B.smask[2 * j + 1] == 0xFFFF);
+    }
+    pb_status st;
+    if (sw == 2 && kw == 2 && pl == 0) st = BWD2(2, 2, 0);
+    else if (sw == 2 && kw == 3 && pl == 0) st = BWD2(2, 3, 0);
+    else if (sw == 2 && kw == 3 && pl == 1) st = BWD2(2, 3, 1);
+    else if (sw == 1 && kw == 3 && pl == 1) st = BWD2(1, 3, 1);
+    else if (sw == 2) st = BWD2(2, 0, 0);
+    else st = BWD2(1, 0, 0);
+    free(mem);
+    return st;
 }
