@@ -402,57 +402,105 @@ static pb_status bwd_scatter(const pb_desc *d, const pb_args *a, int64_t n, int6
     return PB_OK;
 }
 
-/* Sample n, channel blocks [cb0, cb1): pixel-outer so a whole-range call
- * streams through memory; each block's result does not depend on which
- * other blocks share the call. */
+/* One channel register of one input pixel, one covering output row: the K
+ * covering outputs' contributions (K columns from the output column of
+ * grow/wrow; K == 0: runtime count kdyn).  The first covering row writes
+ * the pixel, the others add to it (L1 resident).  FULL: no channel mask
+ * (masked loads are slower on Zen).  Returns the argmax matches. */
+INLINE int bwd_vec(float *dp, const float *grow, const int32_t *wrow, int64_t C, __mmask16 cm,
+                   __m512i pos, bool first, float ry, const float *rx, const int K, int64_t kdyn,
+                   bool is_max, bool full)
+{
+    const int64_t kk = K > 0 ? K : kdyn;
+    int matches = 0;
+    __m512 acc = first ? _mm512_setzero_ps() : full ? _mm512_loadu_ps(dp) : _mm512_maskz_loadu_ps(cm, dp);
+#pragma GCC unroll 3
+    for (int64_t k = 0; k < kk; k++) {
+        const __m512 g = full ? _mm512_loadu_ps(grow + k * C) : _mm512_maskz_loadu_ps(cm, grow + k * C);
+        if (is_max) {
+            const __m512i wv = full ? _mm512_loadu_si512(wrow + k * C)
+                                    : _mm512_maskz_loadu_epi32(cm, wrow + k * C);
+            const __mmask16 m = full ? _mm512_cmpeq_epi32_mask(wv, pos)
+                                     : _mm512_mask_cmpeq_epi32_mask(cm, wv, pos);
+            acc = _mm512_mask_add_ps(acc, m, acc, g);
+            matches += __builtin_popcount(m);
+        } else {
+            acc = _mm512_fmadd_ps(g, _mm512_set1_ps(ry * rx[k]), acc);
+        }
+    }
+    if (full) _mm512_storeu_ps(dp, acc);
+    else _mm512_mask_storeu_ps(dp, cm, acc);
+    return matches;
+}
+
+/* One input pixel, one covering output row, channel registers [0, nv). */
+INLINE int bwd_px(float *dp, const float *grow, const int32_t *wrow, int64_t C, int64_t nv,
+                  __mmask16 tail, __m512i pos, bool first, float ry, const float *rx, const int K,
+                  int64_t kdyn, bool is_max)
+{
+    int matches = 0;
+    const int64_t nfull = tail == 0xFFFF ? nv : nv - 1;
+    for (int64_t v = 0; v < nfull; v++)
+        matches += bwd_vec(dp + v * VL, grow + v * VL, is_max ? wrow + v * VL : NULL, C, 0xFFFF, pos,
+                           first, ry, rx, K, kdyn, is_max, true);
+    if (nfull < nv)
+        matches += bwd_vec(dp + nfull * VL, grow + nfull * VL, is_max ? wrow + nfull * VL : NULL, C,
+                           tail, pos, first, ry, rx, K, kdyn, is_max, false);
+    return matches;
+}
+
+/* Sample n, channel blocks [cb0, cb1) (16 channels each): input rows in
+ * order; for each covering output row, every pixel of the row takes the
+ * contributions of its covering output columns (max: where the argmax is
+ * the pixel itself; avg: g / divisor).  Each diff_src element is written
+ * by the first covering row and updated in L1 by the others. */
 INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pbx_geom *geo, int64_t n,
                             int64_t cb0, int64_t cb1, bool is_max)
 {
     const int64_t C = d->c, IH = d->ih, IW = d->iw, OW = d->ow;
-    const float *gn = a->diff_dst + n * d->oh * OW * C;
-    const int32_t *wn = is_max ? a->ws + n * d->oh * OW * C : NULL;
-    float *dn = a->diff_src + n * IH * IW * C;
-    const __m512i one = _mm512_set1_epi32(1);
+    const int64_t c0 = cb0 * VL, c1 = cb1 * VL < C ? cb1 * VL : C, nv = cb1 - cb0;
+    const __mmask16 tail = pbx_lanes(0, c1 - (c0 + (nv - 1) * VL));
+    const float *gn = a->diff_dst + n * d->oh * OW * C + c0;
+    const int32_t *wn = is_max ? a->ws + n * d->oh * OW * C + c0 : NULL;
+    float *dn = a->diff_src + n * IH * IW * C + c0;
     int64_t matched = 0;
     for (int64_t h = 0; h < IH; h++) {
-        __m512i cnt = _mm512_setzero_si512(); /* per row: int32 lanes cannot overflow */
         const int64_t oh0 = geo->y.clo[h], oh1 = geo->y.chi[h];
-        for (int64_t w = 0; w < IW; w++) {
-            const int64_t ow0 = geo->x.clo[w], ow1 = geo->x.chi[w];
-            float *dp = dn + (h * IW + w) * C;
-            const __m512i pos = _mm512_set1_epi32((int)(h * IW + w));
-            for (int64_t cb = cb0; cb < cb1; cb++) {
-                const int64_t c = cb * VL;
-                const __mmask16 cm = pbx_lanes(0, C - c);
-                __m512 acc = _mm512_setzero_ps();
-                __m512i local = _mm512_setzero_si512();
-                for (int64_t oh = oh0; oh < oh1; oh++) {
-                    const float ry = geo->y.r[oh];
-                    for (int64_t ow = ow0; ow < ow1; ow++) {
-                        const int64_t o = (oh * OW + ow) * C + c;
-                        __m512 gv = _mm512_maskz_loadu_ps(cm, gn + o);
-                        if (is_max) {
-                            __m512i wv = _mm512_maskz_loadu_epi32(cm, wn + o);
-                            __mmask16 m = _mm512_mask_cmpeq_epi32_mask(cm, wv, pos);
-                            acc = _mm512_mask_add_ps(acc, m, acc, gv);
-                            local = _mm512_mask_add_epi32(local, m, local, one);
-                        } else {
-                            acc = _mm512_fmadd_ps(gv, _mm512_set1_ps(ry * geo->x.r[ow]), acc);
-                        }
-                    }
+        float *drow = dn + h * IW * C;
+        if (oh0 == oh1) {
+            for (int64_t w = 0; w < IW; w++)
+                for (int64_t v = 0; v < nv; v++)
+                    _mm512_mask_storeu_ps(drow + w * C + v * VL, v == nv - 1 ? tail : (__mmask16)0xFFFF,
+                                          _mm512_setzero_ps());
+            continue;
+        }
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            const bool first = oh == oh0;
+            const float *grow = gn + oh * OW * C;
+            const int32_t *wrow = is_max ? wn + oh * OW * C : NULL;
+            const float ry = geo->y.r[oh];
+            for (int64_t w = 0; w < IW; w++) {
+                const int64_t o0 = geo->x.clo[w], k = geo->x.chi[w] - o0;
+                const __m512i pos = _mm512_set1_epi32((int)(h * IW + w));
+                float *dp = drow + w * C;
+                const float *gp = grow + o0 * C;
+                const int32_t *wp = is_max ? wrow + o0 * C : NULL;
+                const float *rx = geo->x.r + o0;
+                /* the covering count follows the stride's period: switch on it
+                 * so the common counts run unrolled */
+                switch (k) {
+                case 1: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 1, 1, is_max); break;
+                case 2: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 2, 2, is_max); break;
+                case 3: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 3, 3, is_max); break;
+                default: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 0, k, is_max); break;
                 }
-                if (is_max) cnt = _mm512_add_epi32(cnt, local);
-                _mm512_mask_storeu_ps(dp + c, cm, acc);
             }
         }
-        if (is_max) matched += _mm512_reduce_add_epi32(cnt);
     }
     if (!is_max) return PB_OK;
     /* every (output, channel) argmax matches exactly one pixel of its
      * window unless the workspace points outside it */
-    int64_t c1 = cb1 * VL < C ? cb1 * VL : C;
-    int64_t want = d->oh * OW * (c1 - cb0 * VL);
-    if (matched != want) return bwd_scatter(d, a, n, cb0 * VL, c1);
+    if (matched != d->oh * OW * (c1 - c0)) return bwd_scatter(d, a, n, c0, c1);
     return PB_OK;
 }
 
