@@ -76,11 +76,130 @@ INLINE bool chunk_interior(const nchw *g, int64_t ow0)
     return ow0 + VL <= g->OW && off0 >= 0 && last < g->IW;
 }
 
+/* Global pooling of small planes, 16 planes at a time: each plane is
+ * reduced lane-wise into one register (lane i: its elements i mod 16, in
+ * order), then a transposing tree folds the 16 registers into one whose
+ * lane i is plane i: at level L each register holds 2^L planes of
+ * 16 / 2^L partials; a pair of registers is split into the first and the
+ * second half of every plane's partials (two vpermt2ps) and the halves
+ * are combined.  Max combines (value, position) pairs: NaN first, then the
+ * larger value, ties to the smaller position, i.e. row-major order. */
+#define GLOBAL_TREE_MAX_PLANE 256
+
+/* Tree indices for level L: first halves (A) and second halves (B). */
+static void tree_idx(int L, int32_t *ia, int32_t *ib)
+{
+    const int g = 16 >> L, h = g / 2, np = 1 << L;
+    for (int j = 0; j < 16; j++) {
+        int q = j / h, t = j % h, src = q < np ? 0 : 16, qq = q < np ? q : q - np;
+        ia[j] = src + qq * g + t;
+        ib[j] = src + qq * g + h + t;
+    }
+}
+
+/* b (value vb, position pb) replaces a where it wins. */
+INLINE __mmask16 pair_wins(__m512 va, __m512i pa, __m512 vb, __m512i pb)
+{
+    const __mmask16 an = _mm512_cmp_ps_mask(va, va, _CMP_UNORD_Q);
+    const __mmask16 bn = _mm512_cmp_ps_mask(vb, vb, _CMP_UNORD_Q);
+    const __mmask16 lt = _mm512_cmplt_epi32_mask(pb, pa);
+    const __mmask16 gt = _mm512_cmp_ps_mask(vb, va, _CMP_GT_OQ);
+    const __mmask16 eq = _mm512_cmp_ps_mask(vb, va, _CMP_EQ_OQ);
+    return (__mmask16)((bn & (~an | lt)) | gt | (eq & lt));
+}
+
+static void global_tree(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
+{
+    const int64_t P = d->ih * d->iw;
+    const bool mx = d->alg == PB_ALG_MAX;
+    __m512i ia[4], ib[4];
+    for (int L = 0; L < 4; L++) {
+        int32_t x[16], y[16];
+        tree_idx(L, x, y);
+        ia[L] = _mm512_loadu_si512(x);
+        ib[L] = _mm512_loadu_si512(y);
+    }
+    const __m512 inv = _mm512_set1_ps((float)P);
+    const int64_t nfull = P / VL * VL;          /* elements in full registers */
+    const __mmask16 tail = pbx_lanes(0, P - nfull), has = pbx_lanes(0, P);
+    for (int64_t p0 = begin; p0 < end; p0 += VL) {
+        const int64_t np = end - p0 < VL ? end - p0 : VL;
+        __m512 v[VL];
+        __m512i ps[VL];
+#pragma GCC unroll 16
+        for (int64_t k = 0; k < VL; k++) {
+            /* missing planes repeat the last one; their lanes are not stored */
+            const float *x = a->src + (p0 + (k < np ? k : np - 1)) * P;
+            __m512 best = P >= VL ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(has, x);
+            __m512i bpos = lanes_iota();
+            int64_t i = VL;
+            for (; i < nfull; i += VL) {
+                const __m512 e = _mm512_loadu_ps(x + i);
+                if (!mx) {
+                    best = _mm512_add_ps(best, e);
+                    continue;
+                }
+                const __mmask16 m = pbx_take(e, best);
+                best = _mm512_mask_mov_ps(best, m, e);
+                bpos = _mm512_mask_mov_epi32(bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
+            }
+            if (i < P) { /* the plane's tail */
+                const __m512 e = _mm512_maskz_loadu_ps(tail, x + i);
+                if (!mx) {
+                    best = _mm512_add_ps(best, e);
+                } else {
+                    const __mmask16 m = tail & pbx_take(e, best);
+                    best = _mm512_mask_mov_ps(best, m, e);
+                    bpos = _mm512_mask_mov_epi32(bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
+                }
+            }
+            if (mx && has != 0xFFFF) {
+                /* lanes past a plane under 16 elements repeat lane 0 (a
+                 * duplicate never changes the winner) */
+                best = _mm512_mask_mov_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), best), has, best);
+                bpos = _mm512_mask_mov_epi32(_mm512_setzero_si512(), has, bpos);
+            }
+            v[k] = best;
+            ps[k] = bpos;
+        }
+#pragma GCC unroll 4
+        for (int L = 0; L < 4; L++) {
+            const int pairs = 8 >> L;
+#pragma GCC unroll 8
+            for (int k = 0; k < pairs; k++) {
+                __m512 x = v[2 * k], y = v[2 * k + 1];
+                __m512 va = _mm512_permutex2var_ps(x, ia[L], y), vb = _mm512_permutex2var_ps(x, ib[L], y);
+                if (!mx) {
+                    v[k] = _mm512_add_ps(va, vb);
+                    continue;
+                }
+                __m512i pa = _mm512_permutex2var_epi32(ps[2 * k], ia[L], ps[2 * k + 1]);
+                __m512i pb = _mm512_permutex2var_epi32(ps[2 * k], ib[L], ps[2 * k + 1]);
+                __mmask16 w = pair_wins(va, pa, vb, pb);
+                v[k] = _mm512_mask_mov_ps(va, w, vb);
+                ps[k] = _mm512_mask_mov_epi32(pa, w, pb);
+            }
+        }
+        const __mmask16 om = pbx_lanes(0, np);
+        if (!mx) {
+            /* the float sum divided once, correctly rounded */
+            _mm512_mask_storeu_ps(a->dst + p0, om, _mm512_div_ps(v[0], inv));
+            continue;
+        }
+        _mm512_mask_storeu_ps(a->dst + p0, om, v[0]);
+        if (a->ws) _mm512_mask_storeu_epi32(a->ws + p0, om, ps[0]);
+    }
+}
+
 /* Global pooling: one output per plane, the plane read as one flat run
  * (its flat offset is the argmax h*W + w). */
 static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
 {
     const int64_t P = d->ih * d->iw;
+    if (P <= GLOBAL_TREE_MAX_PLANE) {
+        global_tree(d, a, begin, end);
+        return;
+    }
     for (int64_t r = begin; r < end; r++) {
         const float *x = a->src + r * P;
         if (d->alg != PB_ALG_MAX) {
