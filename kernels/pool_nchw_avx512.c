@@ -271,7 +271,12 @@ typedef struct fplan {
     int nload;              /* load masks per chunk (specialized kernels) */
     __mmask16 *lmask;       /* [nch * nload] */
     __mmask16 *omask;       /* [nch] real output lanes */
-    bool *full;             /* [nch] every load of the chunk lies in the row */
+    bool *full;             /* [nch] every tap of the chunk's real outputs lies in
+                               the row: plain loads (what they read past the row
+                               only feeds lanes that are not stored) */
+    int64_t *rd_end;        /* [nch] end of what the plain loads read, from the
+                               row start (the tensor's last rows mask instead) */
+    const float *src_end;   /* one past the source tensor */
     float *rval;            /* ring: kh slots of nch*16 horizontal results */
     int32_t *rpos;          /* and their plane positions (training) */
     bool *rnan;             /* [kh] a NaN was in the slot's input row */
@@ -436,11 +441,12 @@ INLINE void hchunk(const fplan *P, const float *row, int64_t j, int64_t h, const
                    const int KW, const int PL, bool is_max, bool train, bool fast, __m512 *v,
                    __m512i *vp, __mmask16 *nan)
 {
-    if (KIND == 2 && P->full[j])
+    const bool plain = P->full[j] && row + P->rd_end[j] <= P->src_end;
+    if (KIND == 2 && plain)
         hchunk_s2(P, row, j, h, KW, PL, is_max, train, true, fast, v, vp, nan);
     else if (KIND == 2)
         hchunk_s2(P, row, j, h, KW, PL, is_max, train, false, fast, v, vp, nan);
-    else if (KIND == 1 && P->full[j])
+    else if (KIND == 1 && plain)
         hchunk_s1(P, row, j, h, KW, PL, is_max, train, true, fast, v, vp, nan);
     else if (KIND == 1)
         hchunk_s1(P, row, j, h, KW, PL, is_max, train, false, fast, v, vp, nan);
@@ -485,16 +491,18 @@ INLINE void exact_row(const fplan *P, const float *plane, int64_t y0, int64_t y1
  * ring; the other SH rows are computed from the source (rowA if SH == 2,
  * then rowB) and rowB's result is kept in its slot when KH > SH.  The row
  * pattern is known at compile time, so every pointer stays in a register. */
-INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, const float *plane,
-                       int64_t r, int64_t oh0, int64_t oh1, const int KIND, const int KW,
-                       const int PL, const int KH, const int SH, bool is_max, bool train)
+INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, int64_t r0,
+                       int64_t r1, const int KIND, const int KW, const int PL, const int KH,
+                       const int SH, bool is_max, bool train)
 {
     const int64_t IW = P->g.IW, OW = P->g.OW, nch = P->nch, W16 = nch * VL, kh = KH;
     const bool fast = is_max && KIND != 0;
-    int64_t y0 = geo->y.lo[oh0];
+    int64_t oh = r0 % P->g.OH;
+    const float *plane = a->src + r0 / P->g.OH * P->g.IH * IW;
+    int64_t y0 = geo->y.lo[oh];
     int64_t s0 = y0 % kh; /* ring slot of row y0 */
-    const __m512 ry = _mm512_set1_ps(geo->y.r[oh0]); /* a full window: the same for all */
-    for (int64_t oh = oh0; oh < oh1; oh++, r++, y0 += SH) {
+    const __m512 ry = _mm512_set1_ps(geo->y.r[oh]); /* a full window: the same for all */
+    for (int64_t r = r0; r < r1; r++) {
         const int64_t s1 = s0 + 1 == kh ? 0 : s0 + 1, sk = (s0 + KH - 1) % kh;
         const float *l0v = P->rval + s0 * W16, *l1v = P->rval + s1 * W16;
         const int32_t *l0p = P->rpos + s0 * W16, *l1p = P->rpos + s1 * W16;
@@ -553,6 +561,13 @@ INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, co
         }
         s0 += SH;
         if (s0 >= kh) s0 -= kh;
+        y0 += SH;
+        if (++oh == P->g.OH) { /* only without ring rows: the next plane */
+            oh = 0;
+            plane += P->g.IH * IW;
+            y0 = geo->y.lo[0];
+            s0 = y0 % kh;
+        }
     }
 }
 
@@ -627,15 +642,20 @@ INLINE void fwd_main(const pb_args *a, const pbx_geom *geo, const fplan *P, int6
                      const int SH, bool is_max, bool train)
 {
     const nchw *g = &P->g;
+    if (KH > 0 && KH == SH && P->full_lo == 0 && P->full_hi == g->OH) {
+        /* every window full and none shares a row: one run over all planes */
+        steady_run(P, geo, a, begin, end, KIND, KW, PL, KH, SH, is_max, train);
+        return;
+    }
     for (int64_t r = begin; r < end;) {
         const int64_t p = r / g->OH, first = r % g->OH;
         const int64_t stop = first + (end - r) < g->OH ? first + (end - r) : g->OH;
         const float *plane = a->src + p * g->IH * g->IW;
         for (int64_t oh = first; oh < stop;) {
             const int64_t rr = r + (oh - first);
-            if (KH > 0 && oh > first && oh >= P->full_lo && oh < P->full_hi) {
+            if (KH > 0 && (oh > first || KH == SH) && oh >= P->full_lo && oh < P->full_hi) {
                 int64_t oh1 = stop < P->full_hi ? stop : P->full_hi;
-                steady_run(P, geo, a, plane, rr, oh, oh1, KIND, KW, PL, KH, SH, is_max, train);
+                steady_run(P, geo, a, rr, rr + (oh1 - oh), KIND, KW, PL, KH, SH, is_max, train);
                 oh = oh1;
                 continue;
             }
@@ -686,23 +706,29 @@ pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *
     P.nload = kind == 2 ? 4 : kind == 1 ? (int)kw : 0;
     size_t ring = (size_t)(P.kh * P.nch * VL);
     size_t nmask = (size_t)(P.nch * (P.nload + 1));
-    char *mem = malloc(ring * (sizeof(float) + sizeof(int32_t)) + nmask * sizeof(__mmask16) +
-                       (size_t)(P.nch + P.kh));
+    char *mem = malloc(ring * (sizeof(float) + sizeof(int32_t)) + (size_t)P.nch * sizeof(int64_t) +
+                       nmask * sizeof(__mmask16) + (size_t)(P.nch + P.kh));
     if (!mem) return PB_ERR_NOMEM;
     P.rval = (float *)mem;
     P.rpos = (int32_t *)(P.rval + ring);
-    P.omask = (__mmask16 *)(P.rpos + ring);
+    P.rd_end = (int64_t *)(P.rpos + ring);
+    P.omask = (__mmask16 *)(P.rd_end + P.nch);
+    P.src_end = a->src + d->src_elems;
     P.lmask = P.omask + P.nch;
     P.full = (bool *)(P.lmask + P.nch * P.nload);
     P.rnan = P.full + P.nch;
     for (int64_t j = 0; j < P.nch; j++) {
         P.omask[j] = pbx_lanes(0, d->ow - VL * j);
-        P.full[j] = true;
         for (int k = 0; k < P.nload; k++) {
             int64_t e = kind == 2 ? 2 * VL * j + (k - 1) * VL : VL * j + k - pl;
             P.lmask[j * P.nload + k] = pbx_lanes(-e, d->iw - e);
-            P.full[j] = P.full[j] && P.lmask[j * P.nload + k] == 0xFFFF;
         }
+        /* every tap of the chunk's real outputs inside the row */
+        const int64_t nvalid = d->ow - VL * j < VL ? d->ow - VL * j : VL;
+        const int64_t minc = VL * j * sw - pl, maxc = (VL * j + nvalid - 1) * sw - pl + kw - 1;
+        P.full[j] = kind != 0 && minc >= 0 && maxc <= d->iw - 1;
+        P.rd_end[j] = kind == 2 ? 2 * VL * j + (kw - 1 - pl >= 2 ? 3 * VL : 2 * VL)
+                                : VL * j + (kw - 1 - pl) + VL;
     }
     /* the chunk checks cover columns [0, tail_col); taps reach up to the
      * last output's last tap */
