@@ -512,7 +512,7 @@ INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, in
         const float *rowA = plane + hA * IW, *rowB = plane + hB * IW;
         float *out = a->dst + r * OW;
         int32_t *wso = train ? a->ws + r * OW : NULL;
-        bool nan_in = fast && (P->rnan[s0] || (KH - SH >= 2 && P->rnan[s1]));
+        bool nan_in = fast && ((KH - SH >= 1 && P->rnan[s0]) || (KH - SH >= 2 && P->rnan[s1]));
         __mmask16 nanA = 0, nanB = 0;
         for (int64_t j = 0; j < nch; j++) {
             __m512 best = _mm512_setzero_ps(), v;
@@ -717,6 +717,7 @@ pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *
     P.lmask = P.omask + P.nch;
     P.full = (bool *)(P.lmask + P.nch * P.nload);
     P.rnan = P.full + P.nch;
+    memset(P.rnan, 0, (size_t)P.kh);
     for (int64_t j = 0; j < P.nch; j++) {
         P.omask[j] = pbx_lanes(0, d->ow - VL * j);
         for (int k = 0; k < P.nload; k++) {
