@@ -18,10 +18,12 @@ CXXFLAGS ?= $(OPT) -g
 SAN     :=
 LDLIBS  += -lm -lpthread
 
-# Per-file ISA flags: kernels/*_avx2.c and kernels/*_avx512.c only.
+# Per-file ISA flags: files named *_avx2.c and *_avx512.c only, never the
+# tests (tests/test_avx2.c must run, and report SKIPPED, on any x86-64).
 ISA_avx2   := -mavx2 -mfma
 ISA_avx512 := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl
-isa_flags = $(if $(filter kernels/%_avx512.c,$<),$(ISA_avx512),$(if $(filter kernels/%_avx2.c,$<),$(ISA_avx2)))
+isa_src = $(filter-out tests/%,$<)
+isa_flags = $(if $(filter %_avx512.c,$(isa_src)),$(ISA_avx512),$(if $(filter %_avx2.c,$(isa_src)),$(ISA_avx2)))
 # OpenMP only where it is used (and at link time).
 omp_flags = $(if $(filter %_openmp.c,$<),-fopenmp)
 
@@ -35,7 +37,8 @@ HAVE_GBENCH  := $(if $(wildcard /usr/include/benchmark/benchmark.h),yes)
 
 # The program: its entry point and subcommands; everything else is library.
 PROG_C   := $(wildcard harness/main.c harness/cmd_*.c)
-PROG_CXX := $(wildcard harness/*.cc)
+# The C++ shim over Google Benchmark is library code: the tests use it too.
+LIB_CXX  := $(wildcard harness/*.cc)
 LIB_C    := $(wildcard kernels/*.c verify/*.c) $(filter-out $(PROG_C),$(wildcard harness/*.c))
 ifneq ($(HAVE_ONEDNN),yes)
 LIB_C := $(filter-out kernels/%onednn%.c,$(LIB_C))
@@ -50,14 +53,30 @@ CPPFLAGS += $(if $(HAVE_ONEDNN),-DPB_HAVE_ONEDNN) $(if $(HAVE_XNNPACK),-DPB_HAVE
 EXT_LIBS := $(if $(HAVE_ONEDNN),-ldnnl) $(if $(HAVE_XNNPACK),-lXNNPACK -lpthreadpool) \
             $(if $(HAVE_PAPI),-lpapi) -fopenmp
 
+# Build facts for the results record, baked into harness/sysinfo.c only (as
+# C string literals): the exact flags each kind of file is compiled with.
+qstr = '"$(subst ",\",$(strip $(1)))"'
+GBENCH_VERSION := $(shell pkg-config --modversion benchmark 2>/dev/null)
+BUILDINFO := -DPB_BUILD_CC=$(call qstr,$(CC)) -DPB_BUILD_CXX=$(call qstr,$(CXX)) \
+    -DPB_BUILD_CFLAGS=$(call qstr,$(CSTD) $(WARN) $(CFLAGS) $(SAN)) \
+    -DPB_BUILD_CPPFLAGS=$(call qstr,$(CPPFLAGS)) \
+    -DPB_BUILD_CXXFLAGS=$(call qstr,-std=c++17 $(WARN) $(CXXFLAGS) $(SAN)) \
+    -DPB_BUILD_ISA_AVX2=$(call qstr,$(ISA_avx2)) -DPB_BUILD_ISA_AVX512=$(call qstr,$(ISA_avx512)) \
+    -DPB_BUILD_OPENMP=$(call qstr,-fopenmp) \
+    -DPB_BUILD_LDLIBS=$(call qstr,$(EXT_LIBS) $(LDLIBS)) \
+    -DPB_BUILD_GBENCH_VERSION=$(call qstr,$(GBENCH_VERSION)) \
+    -DPB_SOURCE_DIR=$(call qstr,$(CURDIR))
+
 LIB      := $(BUILD)/libpoolbench.a
 PROG     := $(BUILD)/poolbench
 TESTS    := $(BUILD)/run_tests
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
-LIB_O   := $(call obj,$(LIB_C))
-PROG_O  := $(call obj,$(PROG_C) $(PROG_CXX))
+LIB_O   := $(call obj,$(LIB_C) $(LIB_CXX))
+PROG_O  := $(call obj,$(PROG_C))
 TEST_O  := $(call obj,$(TEST_C))
+
+$(BUILD)/obj/harness/sysinfo.c.o: CPPFLAGS += $(BUILDINFO)
 
 .PHONY: all run check test deps clean asan-check
 all: $(PROG) $(LIB)
@@ -77,13 +96,14 @@ $(LIB): $(LIB_O)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The program links with g++ only when the C++ shim is part of it.
-LINKER = $(if $(PROG_CXX),$(CXX),$(CC))
+# The program and the tests link with g++ when the C++ shim is in the library.
+LINKER   = $(if $(LIB_CXX),$(CXX),$(CC))
+CXX_LIBS = $(if $(LIB_CXX),-lbenchmark)
 $(PROG): $(PROG_O) $(LIB)
-	$(LINKER) $(SAN) -o $@ $(PROG_O) $(LIB) $(if $(PROG_CXX),-lbenchmark) $(EXT_LIBS) $(LDLIBS)
+	$(LINKER) $(SAN) -o $@ $(PROG_O) $(LIB) $(CXX_LIBS) $(EXT_LIBS) $(LDLIBS)
 
 $(TESTS): $(TEST_O) $(LIB)
-	$(CC) $(SAN) -o $@ $(TEST_O) $(LIB) -lcheck -lsubunit -lrt $(EXT_LIBS) $(LDLIBS)
+	$(LINKER) $(SAN) -o $@ $(TEST_O) $(LIB) -lcheck -lsubunit -lrt $(CXX_LIBS) $(EXT_LIBS) $(LDLIBS)
 
 test: $(TESTS) $(PROG)
 	$(TESTS)

@@ -133,20 +133,22 @@ struct mask_ctx { unsigned *mask; const char *cmd; const char *what; };
 static int mask_item(void *vctx, const char *name)
 {
     struct mask_ctx *c = vctx;
-    unsigned all = strcmp(c->what, "alg") == 0      ? PB_ALL_ALGS
-                   : strcmp(c->what, "layout") == 0 ? PB_ALL_LAYOUTS
-                                                    : PB_ALL_DIRS;
+    /* by name: PB_ALL_ALGS and PB_ALL_DIRS are the same bits (three each) */
+    enum { ALG, LAYOUT, DIR } kind = strcmp(c->what, "alg") == 0      ? ALG
+                                     : strcmp(c->what, "layout") == 0 ? LAYOUT
+                                                                      : DIR;
+    unsigned all = kind == ALG ? PB_ALL_ALGS : kind == LAYOUT ? PB_ALL_LAYOUTS : PB_ALL_DIRS;
     if (strcmp(name, "all") == 0) {
         *c->mask |= all;
         return 0;
     }
     pb_status st;
     unsigned bit;
-    if (all == PB_ALL_ALGS) {
+    if (kind == ALG) {
         pb_alg v;
         st = pb_alg_parse(name, &v);
         bit = PB_BIT(v);
-    } else if (all == PB_ALL_LAYOUTS) {
+    } else if (kind == LAYOUT) {
         pb_layout v;
         st = pb_layout_parse(name, &v);
         bit = PB_BIT(v);
@@ -156,9 +158,9 @@ static int mask_item(void *vctx, const char *name)
         bit = PB_BIT(v);
     }
     if (st != PB_OK) {
-        const char *known = all == PB_ALL_ALGS      ? "max, avg_incl, avg_excl, all"
-                            : all == PB_ALL_LAYOUTS ? "nchw, nhwc, all"
-                                                    : "fwd_inf, fwd_train, bwd, all";
+        const char *known = kind == ALG      ? "max, avg_incl, avg_excl, all"
+                            : kind == LAYOUT ? "nchw, nhwc, all"
+                                             : "fwd_inf, fwd_train, bwd, all";
         return pb_usage_error(c->cmd, "unknown %s '%s' (known: %s)", c->what, name, known);
     }
     *c->mask |= bit;

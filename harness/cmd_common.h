@@ -56,6 +56,9 @@ int pb_cmd_list(int argc, char **argv);
 int pb_cmd_show(int argc, char **argv);
 int pb_cmd_verify(int argc, char **argv);
 int pb_cmd_gradcheck(int argc, char **argv);
+/* bench: 0 when every selected case was timed or skipped with a reason;
+ * 1 when a case failed verification or could not be timed, a reference
+ * failed its validation, or the record could not be written. */
 int pb_cmd_bench(int argc, char **argv);
 int pb_cmd_run(int argc, char **argv);
 

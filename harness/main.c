@@ -1,5 +1,5 @@
 /* poolbench: the command-line program.  One table of subcommands; each
- * lives in harness/cmd_*.c (bench in harness/bench.c). */
+ * lives in harness/cmd_*.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +14,7 @@ static const struct {
     {"show", pb_cmd_show, "pool a small problem and print input, output and argmax"},
     {"verify", pb_cmd_verify, "cross-check implementations against the reference"},
     {"gradcheck", pb_cmd_gradcheck, "finite-difference check of every backward kernel"},
+    {"bench", pb_cmd_bench, "time verified cases against the in-run bandwidth reference"},
     {"run", pb_cmd_run, "the main job: verify + gradcheck on the default suites"},
 };
 
