@@ -198,20 +198,20 @@ INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo,
     }
 }
 
-/* Separable path for overlapping windows: per block of 32 channels, each
+/* Separable path for overlapping windows: per block of 64 channels, each
  * input row's horizontal window results (and argmax positions) are
  * computed once into a ring of kh rows and combined down by every output
  * row that uses them.  Max rows carry a NaN flag (from the summed taps);
  * an output row whose window holds a flagged row is redone exactly. */
 typedef struct splan {
     int64_t C, IH, IW, OH, OW, kh;
-    float *rval;     /* [kh][OW][32] */
-    int32_t *rpos;   /* [kh][OW][32] */
+    float *rval;     /* [kh][OW][64] */
+    int32_t *rpos;   /* [kh][OW][64] */
     bool *rnan;      /* [kh] */
     int64_t *rrow;   /* [kh] input row held, -1 none */
 } splan;
 
-#define SEP_NV 2 /* registers per channel block of the separable path */
+#define SEP_NV 4 /* registers per channel block of the separable path */
 
 /* Horizontal windows of input row h into ring slot `slot`; returns
  * whether a NaN (or inf - inf) was among the taps. */
@@ -227,7 +227,7 @@ INLINE bool sep_hrow(const splan *S, const pbx_geom *geo, const float *sn, int64
         const int64_t x0 = geo->x.lo[ow], x1 = geo->x.hi[ow];
         __m512 b[SEP_NV], s[SEP_NV];
         __m512i bp[SEP_NV];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int j = 0; j < NV; j++) {
             b[j] = s[j] = ldc(srow + x0 * C, j, NV, tail);
             bp[j] = _mm512_set1_epi32((int)(h * IW + x0));
@@ -236,7 +236,7 @@ INLINE bool sep_hrow(const splan *S, const pbx_geom *geo, const float *sn, int64
 #pragma GCC unroll 4
             for (int tx = 1; tx < KW; tx++) {
                 const __m512i pv = _mm512_set1_epi32((int)(h * IW + x0 + tx));
-#pragma GCC unroll 2
+#pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
                     __m512 v = ldc(srow + (x0 + tx) * C, j, NV, tail);
                     if (is_max) {
@@ -250,7 +250,7 @@ INLINE bool sep_hrow(const splan *S, const pbx_geom *geo, const float *sn, int64
         } else {
             for (int64_t w = x0 + 1; w < x1; w++) {
                 const __m512i pv = _mm512_set1_epi32((int)(h * IW + w));
-#pragma GCC unroll 2
+#pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
                     __m512 v = ldc(srow + w * C, j, NV, tail);
                     if (is_max) {
@@ -262,7 +262,7 @@ INLINE bool sep_hrow(const splan *S, const pbx_geom *geo, const float *sn, int64
                 }
             }
         }
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int j = 0; j < NV; j++) {
             if (is_max) nan |= _mm512_cmp_ps_mask(s[j], s[j], _CMP_UNORD_Q);
             _mm512_storeu_ps(rv + (ow * SEP_NV + j) * VL, b[j]);
@@ -307,21 +307,21 @@ INLINE void sep_block(const splan *S, const pbx_geom *geo, const pb_args *a, int
         for (int64_t ow = 0; ow < OW; ow++) {
             __m512 b[SEP_NV];
             __m512i bp[SEP_NV];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
             for (int j = 0; j < NV; j++) {
                 b[j] = _mm512_loadu_ps(r0 + (ow * SEP_NV + j) * VL);
                 bp[j] = train ? _mm512_loadu_si512(p0 + (ow * SEP_NV + j) * VL) : _mm512_setzero_si512();
             }
             for (int64_t h = y0 + 1; h < y1; h++) {
                 const int64_t at = ((h % kh) * OW + ow) * SEP_NV * VL;
-#pragma GCC unroll 2
+#pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
                     __m512 v = _mm512_loadu_ps(S->rval + at + j * VL);
                     if (!is_max) b[j] = _mm512_add_ps(b[j], v);
                     else fstep(v, train ? _mm512_loadu_si512(S->rpos + at + j * VL) : bp[j], &b[j], &bp[j], train);
                 }
             }
-#pragma GCC unroll 2
+#pragma GCC unroll 4
             for (int j = 0; j < NV; j++) {
                 if (!is_max) b[j] = _mm512_mul_ps(b[j], _mm512_mul_ps(ry, _mm512_set1_ps(geo->x.r[ow])));
                 stc(out + ow * C, j, NV, tail, b[j]);
@@ -340,8 +340,11 @@ INLINE void sep_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo, co
         const int64_t oh1 = oh0 + (end - r) < OH ? oh0 + (end - r) : OH;
         for (int64_t c = 0; c < C; c += SEP_NV * VL) {
             const int64_t left = C - c;
-            const __mmask16 tail = pbx_lanes(0, left > VL ? left - VL : left);
-            if (left > VL) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 2, is_max, train);
+            const int nv = left >= SEP_NV * VL ? SEP_NV : (int)((left + VL - 1) / VL);
+            const __mmask16 tail = pbx_lanes(0, left - (nv - 1) * VL);
+            if (nv == 4) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 4, is_max, train);
+            else if (nv == 3) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 3, is_max, train);
+            else if (nv == 2) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 2, is_max, train);
             else sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 1, is_max, train);
         }
         r += oh1 - oh0;
