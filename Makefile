@@ -18,10 +18,12 @@ CXXFLAGS ?= $(OPT) -g
 SAN     :=
 LDLIBS  += -ljansson -lm -lpthread
 
-# Per-file ISA flags: kernels/*_avx2.c and kernels/*_avx512.c only.
+# Per-file ISA flags: files named *_avx2.c and *_avx512.c only, never the
+# tests (tests/test_avx2.c must run, and report SKIPPED, on any x86-64).
 ISA_avx2   := -mavx2 -mfma
 ISA_avx512 := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl
-isa_flags = $(if $(filter %_avx512.c,$<),$(ISA_avx512),$(if $(filter %_avx2.c,$<),$(ISA_avx2)))
+isa_src = $(filter-out tests/%,$<)
+isa_flags = $(if $(filter %_avx512.c,$(isa_src)),$(ISA_avx512),$(if $(filter %_avx2.c,$(isa_src)),$(ISA_avx2)))
 # OpenMP only where it is used (and at link time).
 omp_flags = $(if $(filter %_openmp.c,$<),-fopenmp)
 

@@ -2,34 +2,61 @@
  * `best` choice.  Nothing else in the project keeps a list of kernels. */
 #include "pool.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define PB_IMPL(name) extern const pb_impl pb_impl_##name;
 #include "impls.def"
 #undef PB_IMPL
 
-static const pb_impl *const table[] = {
+static const pb_impl *const listed[] = {
 #define PB_IMPL(name) &pb_impl_##name,
 #include "impls.def"
 #undef PB_IMPL
 };
+#define N_IMPLS (sizeof listed / sizeof listed[0])
 
-size_t pb_impl_count(void) { return sizeof table / sizeof table[0]; }
+/* The table in priority order, highest first, sorted once: impls.def is
+ * merged by union (its lines may land in any order), and everything that
+ * enumerates the registry should see the order `best` uses.  Insertion
+ * sort keeps equal priorities in file order. */
+static const pb_impl *table[N_IMPLS];
 
-const pb_impl *pb_impl_get(size_t i) { return i < pb_impl_count() ? table[i] : NULL; }
+static void sort_table(void)
+{
+    for (size_t i = 0; i < N_IMPLS; i++) {
+        size_t j = i;
+        for (; j > 0 && table[j - 1]->priority < listed[i]->priority; j--) table[j] = table[j - 1];
+        table[j] = listed[i];
+    }
+}
+
+static void ensure_sorted(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sort_table);
+}
+
+size_t pb_impl_count(void) { return N_IMPLS; }
+
+const pb_impl *pb_impl_get(size_t i)
+{
+    ensure_sorted();
+    return i < N_IMPLS ? table[i] : NULL;
+}
 
 const pb_impl *pb_impl_find(const char *name)
 {
     if (!name) return NULL;
-    for (size_t i = 0; i < pb_impl_count(); i++)
-        if (strcmp(table[i]->name, name) == 0) return table[i];
+    for (size_t i = 0; i < N_IMPLS; i++)
+        if (strcmp(listed[i]->name, name) == 0) return listed[i];
     return NULL;
 }
 
 const pb_impl *pb_impl_reference(void)
 {
-    for (size_t i = 0; i < pb_impl_count(); i++)
-        if (table[i]->is_reference) return table[i];
+    for (size_t i = 0; i < N_IMPLS; i++)
+        if (listed[i]->is_reference) return listed[i];
     return NULL;
 }
 
@@ -65,8 +92,8 @@ bool pb_impl_accepts(const pb_impl *impl, const pb_desc *d, pb_dir dir, const ch
 const pb_impl *pb_impl_best(const pb_desc *d, pb_dir dir)
 {
     const pb_impl *best = NULL;
-    for (size_t i = 0; i < pb_impl_count(); i++) {
-        const pb_impl *im = table[i];
+    for (size_t i = 0; i < N_IMPLS; i++) {
+        const pb_impl *im = listed[i];
         if (im->external || (im->parallel && d->threads == 1) ||
             !pb_impl_accepts(im, d, dir, NULL))
             continue;

@@ -1,0 +1,98 @@
+/*
+ * Internal to the AVX-512 kernels (kernels/pool_*_avx512.c, the only files
+ * built with -mavx512f -mavx512bw -mavx512vl): per-call geometry tables,
+ * lane masks and the max-combine rule shared by both layouts.
+ *
+ * Every kernel here is a pure function of (descriptor, buffers, slice): no
+ * state survives a call and nothing runs before the registry's ISA check.
+ */
+#ifndef POOLBENCH_POOL_AVX512_H
+#define POOLBENCH_POOL_AVX512_H
+
+#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__)
+#error "pool_avx512.h is only for kernels/*_avx512.c (built with the AVX-512 flags)"
+#endif
+
+#include <immintrin.h>
+
+#include "pool.h"
+
+#define PBX_VL 16 /* floats per zmm register */
+/* Largest NCHW window (its row buffers scale with it); global pooling and
+ * NHWC have no limit. */
+#define PBX_MAX_WINDOW 64
+
+/* One axis of a problem with dilation 1, tabulated once per call:
+ * output o taps the inputs [lo[o], hi[o]) (clipped to the input), r[o] is
+ * 1/count for average pooling (count = taps in the input for avg_excl, in
+ * the padded extent for avg_incl, so divisor(oh, ow) = 1/(ry[oh]*rx[ow]));
+ * input i is covered by the outputs [clo[i], chi[i]).  Arrays with an
+ * output index have PBX_VL zero entries past `out`, so full-width vector
+ * loads of r are safe and give 0 on the padding lanes. */
+typedef struct pbx_axis {
+    int64_t in, out, k, s, pad_lo;
+    int32_t *lo, *hi;   /* [out + PBX_VL] */
+    float *r;           /* [out + PBX_VL] */
+    int32_t *clo, *chi; /* [in] */
+} pbx_axis;
+
+typedef struct pbx_geom {
+    pbx_axis y, x;
+    void *mem; /* the one allocation behind every table */
+} pbx_geom;
+
+/* Tabulates both axes of a finalized descriptor (dilation 1).  Returns
+ * PB_ERR_NOMEM if the tables cannot be allocated; pbx_geom_free releases
+ * them (also after a failed init). */
+pb_status pbx_geom_init(pbx_geom *g, const pb_desc *d);
+void pbx_geom_free(pbx_geom *g);
+
+/* Layout kernels over a validated slice range (see pool.h for the slice
+ * numbering).  The caller has checked the pointers and the range. */
+pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *g,
+                            int64_t begin, int64_t end);
+pb_status pbx_nchw_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom *g,
+                              int64_t begin, int64_t end);
+pb_status pbx_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *g,
+                            int64_t begin, int64_t end);
+pb_status pbx_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom *g,
+                              int64_t begin, int64_t end);
+
+/* Lanes i with lo <= i < hi, clipped to [0, 16). */
+static inline __mmask16 pbx_lanes(int64_t lo, int64_t hi)
+{
+    if (lo < 0) lo = 0;
+    if (hi > PBX_VL) hi = PBX_VL;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* The max-pooling scan step: lanes where tap v, coming later in row-major
+ * order, replaces the running best.  v > best (strict, so the first of equal
+ * values wins, -0 and +0 included), or v is NaN while best is not (the first
+ * NaN wins and is never replaced).  _mm512_max_ps alone would drop a NaN v.
+ * Both compares depend only on best and v, so they issue in parallel. */
+static inline __mmask16 pbx_take(__m512 v, __m512 best)
+{
+    __mmask16 gt_or_unord = _mm512_cmp_ps_mask(v, best, _CMP_NLE_UQ);
+    __mmask16 best_ord = _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
+    return _kand_mask16(gt_or_unord, best_ord);
+}
+
+/* A window that is the whole plane, without padding: one output per
+ * plane, the same as global pooling (divisor ih*iw either way). */
+static inline bool pbx_whole_plane(const pb_desc *d)
+{
+    return d->kh == d->ih && d->kw == d->iw && d->oh == 1 && d->ow == 1 && d->pt == 0 &&
+           d->pb == 0 && d->pl == 0 && d->pr == 0 && d->dh == 1 && d->dw == 1;
+}
+
+static inline int64_t pbx_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+static inline int64_t pbx_round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+
+#endif

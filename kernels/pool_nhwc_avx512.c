@@ -1,0 +1,523 @@
+/*
+ * AVX-512 pooling in NHWC, vectorized along C: one register holds 16
+ * channels of one pixel, so a window is scanned in plain row-major order
+ * (exactly the reference's order) and edges need no lane masks; only the
+ * channel tail is masked.  Forward walks four registers (64 channels) per
+ * tap for independent dependency chains.
+ *
+ * Backward is input-centric: each diff_src pixel sums the gradients of the
+ * outputs that cover it (max: those whose argmax names it), so every
+ * element is written once and no zeroing pass is needed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_avx512.h"
+
+#define VL PBX_VL
+#define INLINE static inline __attribute__((always_inline))
+
+/* ---- forward ---- */
+
+/* The exact scan: G registers (16*G channels from c) of one output pixel,
+ * window rows [y0, y1) x columns [x0, x1), row-major with pbx_take. */
+INLINE void max_px(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t y1, int64_t x0,
+                   int64_t x1, float *out, int32_t *wso, __mmask16 tail, bool train, int G)
+{
+    __m512 b[4];
+    __m512i bp[4];
+    const int64_t p0 = y0 * IW + x0;
+    for (int j = 0; j < G; j++) {
+        __mmask16 cm = j == G - 1 ? tail : (__mmask16)0xFFFF;
+        b[j] = _mm512_maskz_loadu_ps(cm, sn + p0 * C + j * VL);
+        bp[j] = _mm512_set1_epi32((int)p0);
+    }
+    for (int64_t h = y0; h < y1; h++)
+        for (int64_t w = h == y0 ? x0 + 1 : x0; w < x1; w++) {
+            const int64_t p = h * IW + w;
+            const __m512i pv = _mm512_set1_epi32((int)p);
+            for (int j = 0; j < G; j++) {
+                __mmask16 cm = j == G - 1 ? tail : (__mmask16)0xFFFF;
+                __m512 v = _mm512_maskz_loadu_ps(cm, sn + p * C + j * VL);
+                __mmask16 m = pbx_take(v, b[j]);
+                b[j] = _mm512_mask_mov_ps(b[j], m, v);
+                if (train) bp[j] = _mm512_mask_mov_epi32(bp[j], m, pv);
+            }
+        }
+    for (int j = 0; j < G; j++) {
+        __mmask16 cm = j == G - 1 ? tail : (__mmask16)0xFFFF;
+        _mm512_mask_storeu_ps(out + j * VL, cm, b[j]);
+        if (train) _mm512_mask_storeu_epi32(wso + j * VL, cm, bp[j]);
+    }
+}
+
+/* Channel register j of a block of NV: plain load unless it is the masked
+ * tail (masked loads are slower on Zen). */
+INLINE __m512 ldc(const float *p, int j, int NV, __mmask16 tail)
+{
+    return j == NV - 1 && tail != 0xFFFF ? _mm512_maskz_loadu_ps(tail, p + j * VL)
+                                         : _mm512_loadu_ps(p + j * VL);
+}
+
+INLINE void stc(float *p, int j, int NV, __mmask16 tail, __m512 v)
+{
+    if (j == NV - 1 && tail != 0xFFFF) _mm512_mask_storeu_ps(p + j * VL, tail, v);
+    else _mm512_storeu_ps(p + j * VL, v);
+}
+
+INLINE void stci(int32_t *p, int j, int NV, __mmask16 tail, __m512i v)
+{
+    if (j == NV - 1 && tail != 0xFFFF) _mm512_mask_storeu_epi32(p + j * VL, tail, v);
+    else _mm512_storeu_si512(p + j * VL, v);
+}
+
+/* The fast max step (exact unless a NaN is among the inputs: vmaxps(v, b)
+ * keeps b on ties, -0/+0 included; training compares once). */
+INLINE void fstep(__m512 v, __m512i pv, __m512 *b, __m512i *bp, bool train)
+{
+    if (!train) {
+        *b = _mm512_max_ps(v, *b);
+        return;
+    }
+    __mmask16 m = _mm512_cmp_ps_mask(v, *b, _CMP_GT_OQ);
+    *b = _mm512_mask_mov_ps(*b, m, v);
+    *bp = _mm512_mask_mov_epi32(*bp, m, pv);
+}
+
+/* Fast scan of one output pixel, NV registers: max (fast) or sum.  For max
+ * the taps are also summed; a NaN anywhere makes the sum NaN (so does
+ * inf - inf: a false alarm only costs the exact redo).  Returns whether
+ * the pixel must be redone exactly. */
+INLINE bool fast_px(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t y1, int64_t x0,
+                    int64_t x1, float *out, int32_t *wso, float scale, __mmask16 tail, const int NV,
+                    bool is_max, bool train)
+{
+    __m512 b[4], s[4];
+    __m512i bp[4];
+    const int64_t p0 = y0 * IW + x0;
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; j++) {
+        b[j] = ldc(sn + p0 * C, j, NV, tail);
+        s[j] = b[j];
+        bp[j] = _mm512_set1_epi32((int)p0);
+    }
+    for (int64_t h = y0; h < y1; h++)
+        for (int64_t w = h == y0 ? x0 + 1 : x0; w < x1; w++) {
+            const int64_t p = h * IW + w;
+            const __m512i pv = _mm512_set1_epi32((int)p);
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; j++) {
+                __m512 v = ldc(sn + p * C, j, NV, tail);
+                s[j] = _mm512_add_ps(s[j], v);
+                if (is_max) fstep(v, pv, &b[j], &bp[j], train);
+            }
+        }
+    __mmask16 nan = 0;
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; j++) {
+        if (is_max) {
+            nan |= _mm512_cmp_ps_mask(s[j], s[j], _CMP_UNORD_Q);
+            stc(out, j, NV, tail, b[j]);
+            if (train) stci(wso, j, NV, tail, bp[j]);
+        } else {
+            stc(out, j, NV, tail, _mm512_mul_ps(s[j], _mm512_set1_ps(scale)));
+        }
+    }
+    return nan != 0;
+}
+
+/* Average of a large window (global pooling of a big plane): float sums
+ * per window row, rows added in double, so the error stays within a few
+ * ulps whatever the plane size. */
+INLINE void avg_px_big(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t y1, int64_t x0,
+                       int64_t x1, double inv, float *out, __mmask16 tail, const int NV)
+{
+    __m512d lo[4], hi[4];
+    for (int j = 0; j < NV; j++) lo[j] = hi[j] = _mm512_setzero_pd();
+    for (int64_t h = y0; h < y1; h++) {
+        __m512 s[4];
+        for (int j = 0; j < NV; j++) s[j] = _mm512_setzero_ps();
+        for (int64_t w = x0; w < x1; w++)
+            for (int j = 0; j < NV; j++) s[j] = _mm512_add_ps(s[j], ldc(sn + (h * IW + w) * C, j, NV, tail));
+        for (int j = 0; j < NV; j++) {
+            lo[j] = _mm512_add_pd(lo[j], _mm512_cvtps_pd(_mm512_castps512_ps256(s[j])));
+            hi[j] = _mm512_add_pd(hi[j], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s[j]), 1))));
+        }
+    }
+    const __m512d iv = _mm512_set1_pd(inv);
+    for (int j = 0; j < NV; j++) {
+        __m256 l = _mm512_cvtpd_ps(_mm512_mul_pd(lo[j], iv)), u = _mm512_cvtpd_ps(_mm512_mul_pd(hi[j], iv));
+        __m512 v = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(l)), _mm256_castps_pd(u), 1));
+        stc(out, j, NV, tail, v);
+    }
+}
+
+/* Direct path: every output pixel scans its own window (non-overlapping
+ * windows such as 2x2/2, and global pooling), 64 channels at a time. */
+INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo, int64_t begin,
+                        int64_t end, bool is_max, bool train)
+{
+    const int64_t C = d->c, IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow;
+    const bool big = !is_max && d->kh * d->kw > 64;
+    for (int64_t r = begin; r < end; r++) {
+        const int64_t n = r / OH, oh = r % OH;
+        const float *sn = a->src + n * IH * IW * C;
+        const int64_t y0 = geo->y.lo[oh], y1 = geo->y.hi[oh];
+        for (int64_t ow = 0; ow < OW; ow++) {
+            const int64_t x0 = geo->x.lo[ow], x1 = geo->x.hi[ow];
+            float *out = a->dst + (r * OW + ow) * C;
+            int32_t *wso = train ? a->ws + (r * OW + ow) * C : NULL;
+            const float scale = geo->y.r[oh] * geo->x.r[ow];
+            for (int64_t c = 0; c < C; c += 4 * VL) {
+                const int64_t left = C - c;
+                const __mmask16 tail = pbx_lanes(0, left - (left > 4 * VL ? 3 * VL : ((left - 1) / VL) * VL));
+                const int nv = left >= 4 * VL ? 4 : (int)((left + VL - 1) / VL);
+                const float *s = sn + c;
+                float *o = out + c;
+                int32_t *w = train ? wso + c : NULL;
+                if (big) {
+                    const double inv = 1.0 / ((double)(y1 - y0) * (double)(x1 - x0));
+                    if (nv == 4) avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 4);
+                    else if (nv == 3) avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 3);
+                    else if (nv == 2) avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 2);
+                    else avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 1);
+                    continue;
+                }
+                bool redo;
+                if (nv == 4) redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 4, is_max, train);
+                else if (nv == 3) redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 3, is_max, train);
+                else if (nv == 2) redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 2, is_max, train);
+                else redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 1, is_max, train);
+                if (is_max && redo) {
+                    for (int64_t cc = 0; cc < nv * VL && c + cc < C; cc += VL)
+                        max_px(s + cc, C, IW, y0, y1, x0, x1, o + cc, train ? w + cc : NULL,
+                               pbx_lanes(0, C - c - cc), train, 1);
+                }
+            }
+        }
+    }
+}
+
+/* Separable path for overlapping windows: per block of 64 channels, each
+ * input row's horizontal window results (and argmax positions) are
+ * computed once into a ring of kh rows and combined down by every output
+ * row that uses them.  Max rows carry a NaN flag (from the summed taps);
+ * an output row whose window holds a flagged row is redone exactly. */
+typedef struct splan {
+    int64_t C, IH, IW, OH, OW, kh;
+    float *rval;     /* [kh][OW][64] */
+    int32_t *rpos;   /* [kh][OW][64] */
+    bool *rnan;      /* [kh] */
+    int64_t *rrow;   /* [kh] input row held, -1 none */
+} splan;
+
+#define SEP_NV 4 /* registers per channel block of the separable path */
+
+/* Horizontal windows of input row h into ring slot `slot`; returns
+ * whether a NaN (or inf - inf) was among the taps. */
+INLINE bool sep_hrow(const splan *S, const pbx_geom *geo, const float *sn, int64_t h, int64_t slot,
+                     __mmask16 tail, const int KW, const int NV, bool is_max, bool train)
+{
+    const int64_t C = S->C, IW = S->IW, OW = S->OW;
+    const float *srow = sn + h * IW * C;
+    float *rv = S->rval + slot * OW * SEP_NV * VL;
+    int32_t *rp = S->rpos + slot * OW * SEP_NV * VL;
+    __mmask16 nan = 0;
+    for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t x0 = geo->x.lo[ow], x1 = geo->x.hi[ow];
+        __m512 b[SEP_NV], s[SEP_NV];
+        __m512i bp[SEP_NV];
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; j++) {
+            b[j] = s[j] = ldc(srow + x0 * C, j, NV, tail);
+            bp[j] = _mm512_set1_epi32((int)(h * IW + x0));
+        }
+        if (KW && x1 - x0 == KW) {
+#pragma GCC unroll 4
+            for (int tx = 1; tx < KW; tx++) {
+                const __m512i pv = _mm512_set1_epi32((int)(h * IW + x0 + tx));
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; j++) {
+                    __m512 v = ldc(srow + (x0 + tx) * C, j, NV, tail);
+                    if (is_max) {
+                        s[j] = _mm512_add_ps(s[j], v);
+                        fstep(v, pv, &b[j], &bp[j], train);
+                    } else {
+                        b[j] = _mm512_add_ps(b[j], v);
+                    }
+                }
+            }
+        } else {
+            for (int64_t w = x0 + 1; w < x1; w++) {
+                const __m512i pv = _mm512_set1_epi32((int)(h * IW + w));
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; j++) {
+                    __m512 v = ldc(srow + w * C, j, NV, tail);
+                    if (is_max) {
+                        s[j] = _mm512_add_ps(s[j], v);
+                        fstep(v, pv, &b[j], &bp[j], train);
+                    } else {
+                        b[j] = _mm512_add_ps(b[j], v);
+                    }
+                }
+            }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; j++) {
+            if (is_max) nan |= _mm512_cmp_ps_mask(s[j], s[j], _CMP_UNORD_Q);
+            _mm512_storeu_ps(rv + (ow * SEP_NV + j) * VL, b[j]);
+            if (train) _mm512_storeu_si512(rp + (ow * SEP_NV + j) * VL, bp[j]);
+        }
+    }
+    return nan != 0;
+}
+
+INLINE void sep_block(const splan *S, const pbx_geom *geo, const pb_args *a, int64_t n,
+                      int64_t oh0, int64_t oh1, int64_t c, __mmask16 tail, const int KW,
+                      const int NV, bool is_max, bool train)
+{
+    const int64_t C = S->C, IW = S->IW, OW = S->OW, kh = S->kh;
+    const float *sn = a->src + n * S->IH * IW * C + c;
+    for (int64_t i = 0; i < kh; i++) S->rrow[i] = -1;
+    for (int64_t oh = oh0; oh < oh1; oh++) {
+        const int64_t y0 = geo->y.lo[oh], y1 = geo->y.hi[oh];
+        const int64_t r = n * S->OH + oh;
+        bool nan = false;
+        for (int64_t h = y0; h < y1; h++) {
+            const int64_t slot = h % kh;
+            if (S->rrow[slot] != h) {
+                S->rnan[slot] = sep_hrow(S, geo, sn, h, slot, tail, KW, NV, is_max, train);
+                S->rrow[slot] = h;
+            }
+            nan = nan || S->rnan[slot];
+        }
+        float *out = a->dst + r * OW * C + c;
+        int32_t *wso = train ? a->ws + r * OW * C + c : NULL;
+        if (is_max && nan) {
+            for (int64_t ow = 0; ow < OW; ow++)
+                for (int j = 0; j < NV; j++)
+                    max_px(sn + j * VL, C, IW, y0, y1, geo->x.lo[ow], geo->x.hi[ow],
+                           out + ow * C + j * VL, train ? wso + ow * C + j * VL : NULL,
+                           j == NV - 1 ? tail : (__mmask16)0xFFFF, train, 1);
+            continue;
+        }
+        const float *r0 = S->rval + (y0 % kh) * OW * SEP_NV * VL;
+        const int32_t *p0 = S->rpos + (y0 % kh) * OW * SEP_NV * VL;
+        const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
+        for (int64_t ow = 0; ow < OW; ow++) {
+            __m512 b[SEP_NV];
+            __m512i bp[SEP_NV];
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; j++) {
+                b[j] = _mm512_loadu_ps(r0 + (ow * SEP_NV + j) * VL);
+                bp[j] = train ? _mm512_loadu_si512(p0 + (ow * SEP_NV + j) * VL) : _mm512_setzero_si512();
+            }
+            for (int64_t h = y0 + 1; h < y1; h++) {
+                const int64_t at = ((h % kh) * OW + ow) * SEP_NV * VL;
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; j++) {
+                    __m512 v = _mm512_loadu_ps(S->rval + at + j * VL);
+                    if (!is_max) b[j] = _mm512_add_ps(b[j], v);
+                    else fstep(v, train ? _mm512_loadu_si512(S->rpos + at + j * VL) : bp[j], &b[j], &bp[j], train);
+                }
+            }
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; j++) {
+                if (!is_max) b[j] = _mm512_mul_ps(b[j], _mm512_mul_ps(ry, _mm512_set1_ps(geo->x.r[ow])));
+                stc(out + ow * C, j, NV, tail, b[j]);
+                if (train) stci(wso + ow * C, j, NV, tail, bp[j]);
+            }
+        }
+    }
+}
+
+INLINE void sep_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo, const splan *S,
+                     int64_t begin, int64_t end, const int KW, bool is_max, bool train)
+{
+    const int64_t C = d->c, OH = d->oh;
+    for (int64_t r = begin; r < end;) {
+        const int64_t n = r / OH, oh0 = r % OH;
+        const int64_t oh1 = oh0 + (end - r) < OH ? oh0 + (end - r) : OH;
+        for (int64_t c = 0; c < C; c += SEP_NV * VL) {
+            const int64_t left = C - c;
+            const int nv = left >= SEP_NV * VL ? SEP_NV : (int)((left + VL - 1) / VL);
+            const __mmask16 tail = pbx_lanes(0, left - (nv - 1) * VL);
+            if (nv == 4) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 4, is_max, train);
+            else if (nv == 3) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 3, is_max, train);
+            else if (nv == 2) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 2, is_max, train);
+            else sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 1, is_max, train);
+        }
+        r += oh1 - oh0;
+    }
+}
+
+pb_status pbx_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *g,
+                            int64_t begin, int64_t end)
+{
+    const bool mx = d->alg == PB_ALG_MAX, train = mx && a->ws;
+    const bool overlap = d->kh > d->sh || d->kw > d->sw;
+    if (d->global || pbx_whole_plane(d) || !overlap || d->kh > PBX_MAX_WINDOW) {
+        if (!mx) direct_rows(d, a, g, begin, end, false, false);
+        else if (train) direct_rows(d, a, g, begin, end, true, true);
+        else direct_rows(d, a, g, begin, end, true, false);
+        return PB_OK;
+    }
+    splan S = {d->c, d->ih, d->iw, d->oh, d->ow, d->kh, NULL, NULL, NULL, NULL};
+    size_t ring = (size_t)(d->kh * d->ow * SEP_NV * VL);
+    char *mem = malloc(ring * (sizeof(float) + sizeof(int32_t)) + (size_t)d->kh * (sizeof(int64_t) + 1));
+    if (!mem) return PB_ERR_NOMEM;
+    S.rval = (float *)mem;
+    S.rpos = (int32_t *)(S.rval + ring);
+    S.rrow = (int64_t *)(S.rpos + ring);
+    S.rnan = (bool *)(S.rrow + d->kh);
+#define SEP3(KW)                                                          \
+    do {                                                                  \
+        if (!mx) sep_rows(d, a, g, &S, begin, end, KW, false, false);     \
+        else if (train) sep_rows(d, a, g, &S, begin, end, KW, true, true); \
+        else sep_rows(d, a, g, &S, begin, end, KW, true, false);          \
+    } while (0)
+    if (d->kw == 3) SEP3(3);
+    else if (d->kw == 2) SEP3(2);
+    else SEP3(0);
+#undef SEP3
+    free(mem);
+    return PB_OK;
+}
+
+/* ---- backward ---- */
+
+/* Exact fallback for sample n, channels [c0, c1) when some argmax lies
+ * outside its window: zero, then add each gradient where its argmax points
+ * (the reference accepts any position inside the plane). */
+static pb_status bwd_scatter(const pb_desc *d, const pb_args *a, int64_t n, int64_t c0, int64_t c1)
+{
+    const int64_t C = d->c, P = d->ih * d->iw, Q = d->oh * d->ow;
+    float *dn = a->diff_src + n * P * C;
+    const float *gn = a->diff_dst + n * Q * C;
+    const int32_t *wn = a->ws + n * Q * C;
+    for (int64_t i = 0; i < P; i++) memset(dn + i * C + c0, 0, (size_t)(c1 - c0) * sizeof(float));
+    for (int64_t o = 0; o < Q; o++)
+        for (int64_t c = c0; c < c1; c++) {
+            int32_t pos = wn[o * C + c];
+            if (pos < 0 || pos >= P) return PB_ERR_UNSUPPORTED;
+            dn[pos * C + c] += gn[o * C + c];
+        }
+    return PB_OK;
+}
+
+/* One channel register of one input pixel, one covering output row: the K
+ * covering outputs' contributions (K columns from the output column of
+ * grow/wrow; K == 0: runtime count kdyn).  The first covering row writes
+ * the pixel, the others add to it (L1 resident).  FULL: no channel mask
+ * (masked loads are slower on Zen).  Returns the argmax matches. */
+INLINE int bwd_vec(float *dp, const float *grow, const int32_t *wrow, int64_t C, __mmask16 cm,
+                   __m512i pos, bool first, float ry, const float *rx, const int K, int64_t kdyn,
+                   bool is_max, bool full)
+{
+    const int64_t kk = K > 0 ? K : kdyn;
+    int matches = 0;
+    __m512 acc = first ? _mm512_setzero_ps() : full ? _mm512_loadu_ps(dp) : _mm512_maskz_loadu_ps(cm, dp);
+#pragma GCC unroll 3
+    for (int64_t k = 0; k < kk; k++) {
+        const __m512 g = full ? _mm512_loadu_ps(grow + k * C) : _mm512_maskz_loadu_ps(cm, grow + k * C);
+        if (is_max) {
+            const __m512i wv = full ? _mm512_loadu_si512(wrow + k * C)
+                                    : _mm512_maskz_loadu_epi32(cm, wrow + k * C);
+            const __mmask16 m = full ? _mm512_cmpeq_epi32_mask(wv, pos)
+                                     : _mm512_mask_cmpeq_epi32_mask(cm, wv, pos);
+            acc = _mm512_mask_add_ps(acc, m, acc, g);
+            matches += __builtin_popcount(m);
+        } else {
+            acc = _mm512_fmadd_ps(g, _mm512_set1_ps(ry * rx[k]), acc);
+        }
+    }
+    if (full) _mm512_storeu_ps(dp, acc);
+    else _mm512_mask_storeu_ps(dp, cm, acc);
+    return matches;
+}
+
+/* One input pixel, one covering output row, channel registers [0, nv). */
+INLINE int bwd_px(float *dp, const float *grow, const int32_t *wrow, int64_t C, int64_t nv,
+                  __mmask16 tail, __m512i pos, bool first, float ry, const float *rx, const int K,
+                  int64_t kdyn, bool is_max)
+{
+    int matches = 0;
+    const int64_t nfull = tail == 0xFFFF ? nv : nv - 1;
+    for (int64_t v = 0; v < nfull; v++)
+        matches += bwd_vec(dp + v * VL, grow + v * VL, is_max ? wrow + v * VL : NULL, C, 0xFFFF, pos,
+                           first, ry, rx, K, kdyn, is_max, true);
+    if (nfull < nv)
+        matches += bwd_vec(dp + nfull * VL, grow + nfull * VL, is_max ? wrow + nfull * VL : NULL, C,
+                           tail, pos, first, ry, rx, K, kdyn, is_max, false);
+    return matches;
+}
+
+/* Sample n, channel blocks [cb0, cb1) (16 channels each): input rows in
+ * order; for each covering output row, every pixel of the row takes the
+ * contributions of its covering output columns (max: where the argmax is
+ * the pixel itself; avg: g / divisor).  Each diff_src element is written
+ * by the first covering row and updated in L1 by the others. */
+INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pbx_geom *geo, int64_t n,
+                            int64_t cb0, int64_t cb1, bool is_max)
+{
+    const int64_t C = d->c, IH = d->ih, IW = d->iw, OW = d->ow;
+    const int64_t c0 = cb0 * VL, c1 = cb1 * VL < C ? cb1 * VL : C, nv = cb1 - cb0;
+    const __mmask16 tail = pbx_lanes(0, c1 - (c0 + (nv - 1) * VL));
+    const float *gn = a->diff_dst + n * d->oh * OW * C + c0;
+    const int32_t *wn = is_max ? a->ws + n * d->oh * OW * C + c0 : NULL;
+    float *dn = a->diff_src + n * IH * IW * C + c0;
+    int64_t matched = 0;
+    for (int64_t h = 0; h < IH; h++) {
+        const int64_t oh0 = geo->y.clo[h], oh1 = geo->y.chi[h];
+        float *drow = dn + h * IW * C;
+        if (oh0 == oh1) {
+            for (int64_t w = 0; w < IW; w++)
+                for (int64_t v = 0; v < nv; v++)
+                    _mm512_mask_storeu_ps(drow + w * C + v * VL, v == nv - 1 ? tail : (__mmask16)0xFFFF,
+                                          _mm512_setzero_ps());
+            continue;
+        }
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            const bool first = oh == oh0;
+            const float *grow = gn + oh * OW * C;
+            const int32_t *wrow = is_max ? wn + oh * OW * C : NULL;
+            const float ry = geo->y.r[oh];
+            for (int64_t w = 0; w < IW; w++) {
+                const int64_t o0 = geo->x.clo[w], k = geo->x.chi[w] - o0;
+                const __m512i pos = _mm512_set1_epi32((int)(h * IW + w));
+                float *dp = drow + w * C;
+                const float *gp = grow + o0 * C;
+                const int32_t *wp = is_max ? wrow + o0 * C : NULL;
+                const float *rx = geo->x.r + o0;
+                /* the covering count follows the stride's period: switch on it
+                 * so the common counts run unrolled */
+                switch (k) {
+                case 1: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 1, 1, is_max); break;
+                case 2: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 2, 2, is_max); break;
+                case 3: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 3, 3, is_max); break;
+                default: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 0, k, is_max); break;
+                }
+            }
+        }
+    }
+    if (!is_max) return PB_OK;
+    /* every (output, channel) argmax matches exactly one pixel of its
+     * window unless the workspace points outside it */
+    if (matched != d->oh * OW * (c1 - c0)) return bwd_scatter(d, a, n, c0, c1);
+    return PB_OK;
+}
+
+pb_status pbx_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom *g,
+                              int64_t begin, int64_t end)
+{
+    const int64_t CB = (d->c + VL - 1) / VL;
+    for (int64_t s = begin; s < end;) {
+        int64_t n = s / CB, cb0 = s % CB;
+        int64_t cb1 = cb0 + (end - s) < CB ? cb0 + (end - s) : CB;
+        pb_status st = d->alg == PB_ALG_MAX ? bwd_sample(d, a, g, n, cb0, cb1, true)
+                                            : bwd_sample(d, a, g, n, cb0, cb1, false);
+        if (st != PB_OK) return st;
+        s += cb1 - cb0;
+    }
+    return PB_OK;
+}
