@@ -11,15 +11,15 @@
 
 #include "pool_avx512.h"
 
-static pb_status axis_init(pbx_axis *ax, char **mem, const pb_desc *d, int64_t in, int64_t out,
-                           int64_t k, int64_t s, int64_t plo, int64_t phi)
+static pb_status axis_init(pb_avx512_axis *ax, char **mem, const pb_desc *d, int64_t in,
+                           int64_t out, int64_t k, int64_t s, int64_t plo, int64_t phi)
 {
     ax->in = in;
     ax->out = out;
     ax->k = k;
     ax->s = s;
     ax->pad_lo = plo;
-    int64_t on = out + PBX_VL;
+    int64_t on = out + PB_AVX512_VL;
     ax->lo = (int32_t *)*mem;
     ax->hi = ax->lo + on;
     ax->r = (float *)(ax->hi + on);
@@ -40,8 +40,8 @@ static pb_status axis_init(pbx_axis *ax, char **mem, const pb_desc *d, int64_t i
     }
     for (int64_t i = 0; i < in; i++) {
         /* o covers i iff o*s - plo <= i < o*s - plo + k */
-        int64_t lo = -pbx_floor_div(-(i + plo - k + 1), s);
-        int64_t hi = pbx_floor_div(i + plo, s) + 1;
+        int64_t lo = -pb_avx512_floor_div(-(i + plo - k + 1), s);
+        int64_t hi = pb_avx512_floor_div(i + plo, s) + 1;
         if (lo < 0) lo = 0;
         if (hi > out) hi = out;
         if (hi < lo) hi = lo;
@@ -51,12 +51,12 @@ static pb_status axis_init(pbx_axis *ax, char **mem, const pb_desc *d, int64_t i
     return PB_OK;
 }
 
-pb_status pbx_geom_init(pbx_geom *g, const pb_desc *d)
+pb_status pb_avx512_geom_init(pb_avx512_geom *g, const pb_desc *d)
 {
     /* per axis: lo, hi, r over out + VL entries, clo, chi over in entries */
     size_t bytes = 0;
-    bytes += (size_t)(3 * (d->oh + PBX_VL) + 2 * d->ih) * 4;
-    bytes += (size_t)(3 * (d->ow + PBX_VL) + 2 * d->iw) * 4;
+    bytes += (size_t)(3 * (d->oh + PB_AVX512_VL) + 2 * d->ih) * 4;
+    bytes += (size_t)(3 * (d->ow + PB_AVX512_VL) + 2 * d->iw) * 4;
     g->mem = malloc(bytes);
     if (!g->mem) return PB_ERR_NOMEM;
     char *m = g->mem;
@@ -65,7 +65,7 @@ pb_status pbx_geom_init(pbx_geom *g, const pb_desc *d)
     return PB_OK;
 }
 
-void pbx_geom_free(pbx_geom *g)
+void pb_avx512_geom_free(pb_avx512_geom *g)
 {
     if (!g) return;
     free(g->mem);
@@ -74,7 +74,7 @@ void pbx_geom_free(pbx_geom *g)
 
 /* What the kernels accelerate: dilation 1 (the tables assume contiguous
  * windows); in NCHW stride_w 1 or 2 (the even/odd permute covers 2, wider
- * strides would need a gather) and windows up to PBX_MAX_WINDOW (its row
+ * strides would need a gather) and windows up to PB_AVX512_MAX_WINDOW (its row
  * buffers scale with the window), or global pooling.  NHWC takes any
  * window and stride.  Everything else falls back via `best`. */
 static bool avx512_supports(const pb_desc *d, pb_dir dir, const char **why)
@@ -86,7 +86,7 @@ static bool avx512_supports(const pb_desc *d, pb_dir dir, const char **why)
         *why = "null descriptor";
         return false;
     }
-    if (d->global || pbx_whole_plane(d)) return true;
+    if (d->global || pb_avx512_whole_plane(d)) return true;
     if (d->dh != 1 || d->dw != 1) {
         *why = "dilation > 1 not vectorized";
         return false;
@@ -95,7 +95,8 @@ static bool avx512_supports(const pb_desc *d, pb_dir dir, const char **why)
         *why = "NCHW with stride_w > 2 not vectorized";
         return false;
     }
-    if (d->layout == PB_LAYOUT_NCHW && (d->kh > PBX_MAX_WINDOW || d->kw > PBX_MAX_WINDOW)) {
+    if (d->layout == PB_LAYOUT_NCHW &&
+        (d->kh > PB_AVX512_MAX_WINDOW || d->kw > PB_AVX512_MAX_WINDOW)) {
         *why = "NCHW window larger than 64 not vectorized";
         return false;
     }
@@ -134,12 +135,12 @@ static pb_status avx512_fwd_rows(const pb_desc *d, const pb_args *a, void *state
     if (st != PB_OK) return st;
     if (begin < 0 || end < begin || end > pb_fwd_rows(d)) return PB_ERR_SHAPE;
     if (begin == end) return PB_OK;
-    pbx_geom g;
-    st = pbx_geom_init(&g, d);
+    pb_avx512_geom g;
+    st = pb_avx512_geom_init(&g, d);
     if (st == PB_OK)
-        st = d->layout == PB_LAYOUT_NCHW ? pbx_nchw_fwd_rows(d, a, &g, begin, end)
-                                         : pbx_nhwc_fwd_rows(d, a, &g, begin, end);
-    pbx_geom_free(&g);
+        st = d->layout == PB_LAYOUT_NCHW ? pb_avx512_nchw_fwd_rows(d, a, &g, begin, end)
+                                         : pb_avx512_nhwc_fwd_rows(d, a, &g, begin, end);
+    pb_avx512_geom_free(&g);
     return st;
 }
 
@@ -154,12 +155,12 @@ static pb_status avx512_bwd_slices(const pb_desc *d, const pb_args *a, void *sta
     if (st != PB_OK) return st;
     if (begin < 0 || end < begin || end > pb_bwd_slices(d)) return PB_ERR_SHAPE;
     if (begin == end) return PB_OK;
-    pbx_geom g;
-    st = pbx_geom_init(&g, d);
+    pb_avx512_geom g;
+    st = pb_avx512_geom_init(&g, d);
     if (st == PB_OK)
-        st = d->layout == PB_LAYOUT_NCHW ? pbx_nchw_bwd_slices(d, a, &g, begin, end)
-                                         : pbx_nhwc_bwd_slices(d, a, &g, begin, end);
-    pbx_geom_free(&g);
+        st = d->layout == PB_LAYOUT_NCHW ? pb_avx512_nchw_bwd_slices(d, a, &g, begin, end)
+                                         : pb_avx512_nhwc_bwd_slices(d, a, &g, begin, end);
+    pb_avx512_geom_free(&g);
     return st;
 }
 

@@ -17,52 +17,52 @@
 
 #include "pool.h"
 
-#define PBX_VL 16 /* floats per zmm register */
+#define PB_AVX512_VL 16 /* floats per zmm register */
 /* Largest NCHW window (its row buffers scale with it); global pooling and
  * NHWC have no limit. */
-#define PBX_MAX_WINDOW 64
+#define PB_AVX512_MAX_WINDOW 64
 
 /* One axis of a problem with dilation 1, tabulated once per call:
  * output o taps the inputs [lo[o], hi[o]) (clipped to the input), r[o] is
  * 1/count for average pooling (count = taps in the input for avg_excl, in
  * the padded extent for avg_incl, so divisor(oh, ow) = 1/(ry[oh]*rx[ow]));
  * input i is covered by the outputs [clo[i], chi[i]).  Arrays with an
- * output index have PBX_VL zero entries past `out`, so full-width vector
+ * output index have PB_AVX512_VL zero entries past `out`, so full-width vector
  * loads of r are safe and give 0 on the padding lanes. */
-typedef struct pbx_axis {
+typedef struct pb_avx512_axis {
     int64_t in, out, k, s, pad_lo;
-    int32_t *lo, *hi;   /* [out + PBX_VL] */
-    float *r;           /* [out + PBX_VL] */
+    int32_t *lo, *hi;   /* [out + PB_AVX512_VL] */
+    float *r;           /* [out + PB_AVX512_VL] */
     int32_t *clo, *chi; /* [in] */
-} pbx_axis;
+} pb_avx512_axis;
 
-typedef struct pbx_geom {
-    pbx_axis y, x;
+typedef struct pb_avx512_geom {
+    pb_avx512_axis y, x;
     void *mem; /* the one allocation behind every table */
-} pbx_geom;
+} pb_avx512_geom;
 
 /* Tabulates both axes of a finalized descriptor (dilation 1).  Returns
- * PB_ERR_NOMEM if the tables cannot be allocated; pbx_geom_free releases
+ * PB_ERR_NOMEM if the tables cannot be allocated; pb_avx512_geom_free releases
  * them (also after a failed init). */
-pb_status pbx_geom_init(pbx_geom *g, const pb_desc *d);
-void pbx_geom_free(pbx_geom *g);
+pb_status pb_avx512_geom_init(pb_avx512_geom *g, const pb_desc *d);
+void pb_avx512_geom_free(pb_avx512_geom *g);
 
 /* Layout kernels over a validated slice range (see pool.h for the slice
  * numbering).  The caller has checked the pointers and the range. */
-pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *g,
-                            int64_t begin, int64_t end);
-pb_status pbx_nchw_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom *g,
-                              int64_t begin, int64_t end);
-pb_status pbx_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *g,
-                            int64_t begin, int64_t end);
-pb_status pbx_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom *g,
-                              int64_t begin, int64_t end);
+pb_status pb_avx512_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                  int64_t begin, int64_t end);
+pb_status pb_avx512_nchw_bwd_slices(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                    int64_t begin, int64_t end);
+pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                  int64_t begin, int64_t end);
+pb_status pb_avx512_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                    int64_t begin, int64_t end);
 
 /* Lanes i with lo <= i < hi, clipped to [0, 16). */
-static inline __mmask16 pbx_lanes(int64_t lo, int64_t hi)
+static inline __mmask16 pb_avx512_lanes(int64_t lo, int64_t hi)
 {
     if (lo < 0) lo = 0;
-    if (hi > PBX_VL) hi = PBX_VL;
+    if (hi > PB_AVX512_VL) hi = PB_AVX512_VL;
     if (hi <= lo) return 0;
     return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
@@ -72,7 +72,7 @@ static inline __mmask16 pbx_lanes(int64_t lo, int64_t hi)
  * values wins, -0 and +0 included), or v is NaN while best is not (the first
  * NaN wins and is never replaced).  _mm512_max_ps alone would drop a NaN v.
  * Both compares depend only on best and v, so they issue in parallel. */
-static inline __mmask16 pbx_take(__m512 v, __m512 best)
+static inline __mmask16 pb_avx512_take(__m512 v, __m512 best)
 {
     __mmask16 gt_or_unord = _mm512_cmp_ps_mask(v, best, _CMP_NLE_UQ);
     __mmask16 best_ord = _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
@@ -81,18 +81,18 @@ static inline __mmask16 pbx_take(__m512 v, __m512 best)
 
 /* A window that is the whole plane, without padding: one output per
  * plane, the same as global pooling (divisor ih*iw either way). */
-static inline bool pbx_whole_plane(const pb_desc *d)
+static inline bool pb_avx512_whole_plane(const pb_desc *d)
 {
     return d->kh == d->ih && d->kw == d->iw && d->oh == 1 && d->ow == 1 && d->pt == 0 &&
            d->pb == 0 && d->pl == 0 && d->pr == 0 && d->dh == 1 && d->dw == 1;
 }
 
-static inline int64_t pbx_floor_div(int64_t a, int64_t b)
+static inline int64_t pb_avx512_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-static inline int64_t pbx_round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+static inline int64_t pb_avx512_round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
 #endif

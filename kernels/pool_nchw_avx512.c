@@ -21,7 +21,7 @@
 
 #include "pool_avx512.h"
 
-#define VL PBX_VL
+#define VL PB_AVX512_VL
 #define INLINE static inline __attribute__((always_inline))
 
 /* Row geometry of one call, by value in the hot loops. */
@@ -53,18 +53,18 @@ INLINE __m512 tap_full(const float *row, int64_t off, int64_t sw)
  * never accessed. */
 INLINE __m512 tap_masked(const float *row, int64_t off, int64_t sw, int64_t iw)
 {
-    __m512 a = _mm512_maskz_loadu_ps(pbx_lanes(-off, iw - off), row + off);
+    __m512 a = _mm512_maskz_loadu_ps(pb_avx512_lanes(-off, iw - off), row + off);
     if (sw == 1) return a;
-    __m512 b = _mm512_maskz_loadu_ps(pbx_lanes(-off - VL, iw - off - VL), row + off + VL);
+    __m512 b = _mm512_maskz_loadu_ps(pb_avx512_lanes(-off - VL, iw - off - VL), row + off + VL);
     return even_of(a, b);
 }
 
 /* Lanes i < n whose tap off + sw*i lies inside [0, iw). */
 INLINE __mmask16 tap_valid(int64_t off, int64_t sw, int64_t iw, int64_t n)
 {
-    if (sw == 1) return pbx_lanes(-off, iw - off) & pbx_lanes(0, n);
-    return pbx_lanes(-pbx_floor_div(off, 2), pbx_floor_div(iw - 1 - off, 2) + 1) &
-           pbx_lanes(0, n);
+    if (sw == 1) return pb_avx512_lanes(-off, iw - off) & pb_avx512_lanes(0, n);
+    return pb_avx512_lanes(-pb_avx512_floor_div(off, 2), pb_avx512_floor_div(iw - 1 - off, 2) + 1) &
+           pb_avx512_lanes(0, n);
 }
 
 /* Whether the 16 outputs from ow0 are all real and every tap of every lane
@@ -120,8 +120,8 @@ static void global_tree(const pb_desc *d, const pb_args *a, int64_t begin, int64
         ib[L] = _mm512_loadu_si512(y);
     }
     const __m512 inv = _mm512_set1_ps((float)P);
-    const int64_t nfull = P / VL * VL;          /* elements in full registers */
-    const __mmask16 tail = pbx_lanes(0, P - nfull), has = pbx_lanes(0, P);
+    const int64_t nfull = P / VL * VL; /* elements in full registers */
+    const __mmask16 tail = pb_avx512_lanes(0, P - nfull), has = pb_avx512_lanes(0, P);
     for (int64_t p0 = begin; p0 < end; p0 += VL) {
         const int64_t np = end - p0 < VL ? end - p0 : VL;
         __m512 v[VL];
@@ -139,24 +139,27 @@ static void global_tree(const pb_desc *d, const pb_args *a, int64_t begin, int64
                     best = _mm512_add_ps(best, e);
                     continue;
                 }
-                const __mmask16 m = pbx_take(e, best);
+                const __mmask16 m = pb_avx512_take(e, best);
                 best = _mm512_mask_mov_ps(best, m, e);
-                bpos = _mm512_mask_mov_epi32(bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
+                bpos = _mm512_mask_mov_epi32(
+                    bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
             }
             if (i < P) { /* the plane's tail */
                 const __m512 e = _mm512_maskz_loadu_ps(tail, x + i);
                 if (!mx) {
                     best = _mm512_add_ps(best, e);
                 } else {
-                    const __mmask16 m = tail & pbx_take(e, best);
+                    const __mmask16 m = tail & pb_avx512_take(e, best);
                     best = _mm512_mask_mov_ps(best, m, e);
-                    bpos = _mm512_mask_mov_epi32(bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
+                    bpos = _mm512_mask_mov_epi32(
+                        bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
                 }
             }
             if (mx && has != 0xFFFF) {
                 /* lanes past a plane under 16 elements repeat lane 0 (a
                  * duplicate never changes the winner) */
-                best = _mm512_mask_mov_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), best), has, best);
+                best = _mm512_mask_mov_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), best), has,
+                                          best);
                 bpos = _mm512_mask_mov_epi32(_mm512_setzero_si512(), has, bpos);
             }
             v[k] = best;
@@ -168,7 +171,8 @@ static void global_tree(const pb_desc *d, const pb_args *a, int64_t begin, int64
 #pragma GCC unroll 8
             for (int k = 0; k < pairs; k++) {
                 __m512 x = v[2 * k], y = v[2 * k + 1];
-                __m512 va = _mm512_permutex2var_ps(x, ia[L], y), vb = _mm512_permutex2var_ps(x, ib[L], y);
+                __m512 va = _mm512_permutex2var_ps(x, ia[L], y),
+                       vb = _mm512_permutex2var_ps(x, ib[L], y);
                 if (!mx) {
                     v[k] = _mm512_add_ps(va, vb);
                     continue;
@@ -180,7 +184,7 @@ static void global_tree(const pb_desc *d, const pb_args *a, int64_t begin, int64
                 ps[k] = _mm512_mask_mov_epi32(pa, w, pb);
             }
         }
-        const __mmask16 om = pbx_lanes(0, np);
+        const __mmask16 om = pb_avx512_lanes(0, np);
         if (!mx) {
             /* the float sum divided once, correctly rounded */
             _mm512_mask_storeu_ps(a->dst + p0, om, _mm512_div_ps(v[0], inv));
@@ -214,22 +218,25 @@ static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_
                     s0 = _mm512_add_ps(s0, _mm512_loadu_ps(x + i));
                     s1 = _mm512_add_ps(s1, _mm512_loadu_ps(x + i + VL));
                 }
-                for (; i < b1; i += VL) s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(pbx_lanes(0, b1 - i), x + i));
+                for (; i < b1; i += VL)
+                    s0 =
+                        _mm512_add_ps(s0, _mm512_maskz_loadu_ps(pb_avx512_lanes(0, b1 - i), x + i));
                 total += (double)_mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
             }
             a->dst[r] = (float)(total / (double)P);
             continue;
         }
         /* per lane: first max / first NaN of the elements i = lane (mod 16) */
-        __mmask16 has = pbx_lanes(0, P);
+        __mmask16 has = pb_avx512_lanes(0, P);
         __m512 best = _mm512_maskz_loadu_ps(has, x);
         __m512i bpos = lanes_iota();
         for (int64_t i = VL; i < P; i += VL) {
-            __mmask16 vm = pbx_lanes(0, P - i);
+            __mmask16 vm = pb_avx512_lanes(0, P - i);
             __m512 v = _mm512_maskz_loadu_ps(vm, x + i);
-            __mmask16 m = vm & pbx_take(v, best);
+            __mmask16 m = vm & pb_avx512_take(v, best);
             best = _mm512_mask_mov_ps(best, m, v);
-            bpos = _mm512_mask_mov_epi32(bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
+            bpos = _mm512_mask_mov_epi32(bpos, m,
+                                         _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
         }
         /* across lanes: NaN first, then the larger value, ties to the
          * smaller position */
@@ -241,8 +248,8 @@ static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_
         for (int j = 1; j < VL; j++) {
             if (!(has & (1u << j))) continue;
             bool jn = v[j] != v[j], kn = v[k] != v[k];
-            bool wins = jn ? (!kn || p[j] < p[k])
-                           : (!kn && (v[j] > v[k] || (v[j] == v[k] && p[j] < p[k])));
+            bool wins =
+                jn ? (!kn || p[j] < p[k]) : (!kn && (v[j] > v[k] || (v[j] == v[k] && p[j] < p[k])));
             if (wins) k = j;
         }
         a->dst[r] = v[k];
@@ -263,25 +270,25 @@ static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_
  * Max runs a fast scan (vmaxps, or one compare for training) that is exact
  * unless a NaN is among the inputs; every loaded input row is checked for
  * NaN once, and an output row whose window rows hold one is redone with
- * the exact scan (pbx_take). */
+ * the exact scan (pb_avx512_take). */
 typedef struct fplan {
     nchw g;
-    int kind;               /* 2: stride-2 kernel, 1: stride-1 kernel, 0: any */
-    int64_t kh, nch;        /* window rows, 16-output chunks per row */
-    int nload;              /* load masks per chunk (specialized kernels) */
-    __mmask16 *lmask;       /* [nch * nload] */
-    __mmask16 *omask;       /* [nch] real output lanes */
-    bool *full;             /* [nch] every tap of the chunk's real outputs lies in
+    int kind;                 /* 2: stride-2 kernel, 1: stride-1 kernel, 0: any */
+    int64_t kh, nch;          /* window rows, 16-output chunks per row */
+    int nload;                /* load masks per chunk (specialized kernels) */
+    __mmask16 *lmask;         /* [nch * nload] */
+    __mmask16 *omask;         /* [nch] real output lanes */
+    bool *full;               /* [nch] every tap of the chunk's real outputs lies in
                                the row: plain loads (what they read past the row
                                only feeds lanes that are not stored) */
-    int64_t *rd_end;        /* [nch] end of what the plain loads read, from the
+    int64_t *rd_end;          /* [nch] end of what the plain loads read, from the
                                row start (the tensor's last rows mask instead) */
-    const float *src_end;   /* one past the source tensor */
-    float *rval;            /* ring: kh slots of nch*16 horizontal results */
-    int32_t *rpos;          /* and their plane positions (training) */
-    bool *rnan;             /* [kh] a NaN was in the slot's input row */
-    int64_t tail_col;       /* first column the chunk NaN checks miss */
-    __mmask16 tail_mask;    /* the columns from there a tap can reach */
+    const float *src_end;     /* one past the source tensor */
+    float *rval;              /* ring: kh slots of nch*16 horizontal results */
+    int32_t *rpos;            /* and their plane positions (training) */
+    bool *rnan;               /* [kh] a NaN was in the slot's input row */
+    int64_t tail_col;         /* first column the chunk NaN checks miss */
+    __mmask16 tail_mask;      /* the columns from there a tap can reach */
     int64_t full_lo, full_hi; /* output rows whose window is all inside */
 } fplan;
 
@@ -305,7 +312,7 @@ INLINE __m512 odd_of(__m512 a, __m512 b)
     return _mm512_permutex2var_ps(a, idx, b);
 }
 
-/* One max scan step, v after best in scan order.  Exact: pbx_take.  Fast,
+/* One max scan step, v after best in scan order.  Exact: pb_avx512_take.  Fast,
  * valid only when no NaN is among the inputs: v > best, which is what
  * vmaxps(v, best) computes (it keeps best on ties, -0/+0 included). */
 INLINE void step(__m512 v, __m512i vp, __m512 *best, __m512i *bpos, bool train, bool fast)
@@ -314,7 +321,7 @@ INLINE void step(__m512 v, __m512i vp, __m512 *best, __m512i *bpos, bool train, 
         *best = _mm512_max_ps(v, *best);
         return;
     }
-    __mmask16 m = fast ? _mm512_cmp_ps_mask(v, *best, _CMP_GT_OQ) : pbx_take(v, *best);
+    __mmask16 m = fast ? _mm512_cmp_ps_mask(v, *best, _CMP_GT_OQ) : pb_avx512_take(v, *best);
     *best = _mm512_mask_mov_ps(*best, m, v);
     if (train) *bpos = _mm512_mask_mov_epi32(*bpos, m, vp);
 }
@@ -361,13 +368,19 @@ INLINE void hchunk_s2(const fplan *P, const float *row, int64_t j, int64_t h, co
     __m512i btx = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int tx = 1; tx < KW; tx++) {
-        if (is_max) step(T[tx], _mm512_set1_epi32(tx), &best, &btx, train, fast);
-        else best = _mm512_add_ps(best, T[tx]);
+        if (is_max)
+            step(T[tx], _mm512_set1_epi32(tx), &best, &btx, train, fast);
+        else
+            best = _mm512_add_ps(best, T[tx]);
     }
     *val = best;
     if (train) {
-        const __m512i lane2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        *pos = tap_pos(P, _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)(2 * VL * j - PL)), lane2), btx), h, full);
+        const __m512i lane2 =
+            _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        *pos = tap_pos(P,
+                       _mm512_add_epi32(
+                           _mm512_add_epi32(_mm512_set1_epi32((int)(2 * VL * j - PL)), lane2), btx),
+                       h, full);
     }
 }
 
@@ -388,12 +401,18 @@ INLINE void hchunk_s1(const fplan *P, const float *row, int64_t j, int64_t h, co
     __m512i btx = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int tx = 1; tx < KW; tx++) {
-        if (is_max) step(T[tx], _mm512_set1_epi32(tx), &best, &btx, train, fast);
-        else best = _mm512_add_ps(best, T[tx]);
+        if (is_max)
+            step(T[tx], _mm512_set1_epi32(tx), &best, &btx, train, fast);
+        else
+            best = _mm512_add_ps(best, T[tx]);
     }
     *val = best;
     if (train)
-        *pos = tap_pos(P, _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)(VL * j - PL)), lanes_iota()), btx), h, full);
+        *pos =
+            tap_pos(P,
+                    _mm512_add_epi32(
+                        _mm512_add_epi32(_mm512_set1_epi32((int)(VL * j - PL)), lanes_iota()), btx),
+                    h, full);
 }
 
 /* Any kw and pl, stride 1 or 2: per-tap loads with lane-validity masks at
@@ -407,14 +426,16 @@ INLINE void hchunk_any(const fplan *P, const float *row, int64_t j, int64_t h, b
     __m512i btx = _mm512_setzero_si512();
     if (!is_max) {
         best = _mm512_setzero_ps();
-        for (int64_t tx = 0; tx < g->kw; tx++) best = _mm512_add_ps(best, tap_masked(row, off0 + tx, sw, g->IW));
+        for (int64_t tx = 0; tx < g->kw; tx++)
+            best = _mm512_add_ps(best, tap_masked(row, off0 + tx, sw, g->IW));
         *val = best;
         return;
     }
     if (chunk_interior(g, ow0)) {
         best = tap_full(row, off0, sw);
         for (int64_t tx = 1; tx < g->kw; tx++)
-            step(tap_full(row, off0 + tx, sw), _mm512_set1_epi32((int)tx), &best, &btx, train, false);
+            step(tap_full(row, off0 + tx, sw), _mm512_set1_epi32((int)tx), &best, &btx, train,
+                 false);
     } else {
         __mmask16 has = 0;
         best = _mm512_setzero_ps();
@@ -422,7 +443,7 @@ INLINE void hchunk_any(const fplan *P, const float *row, int64_t j, int64_t h, b
             __mmask16 vm = tap_valid(off0 + tx, sw, g->IW, g->OW - ow0);
             if (!vm) continue;
             __m512 v = tap_masked(row, off0 + tx, sw, g->IW);
-            __mmask16 m = vm & (__mmask16)(~has | pbx_take(v, best));
+            __mmask16 m = vm & (__mmask16)(~has | pb_avx512_take(v, best));
             best = _mm512_mask_mov_ps(best, m, v);
             if (train) btx = _mm512_mask_mov_epi32(btx, m, _mm512_set1_epi32((int)tx));
             has |= vm;
@@ -491,7 +512,7 @@ INLINE void exact_row(const fplan *P, const float *plane, int64_t y0, int64_t y1
  * ring; the other SH rows are computed from the source (rowA if SH == 2,
  * then rowB) and rowB's result is kept in its slot when KH > SH.  The row
  * pattern is known at compile time, so every pointer stays in a register. */
-INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, int64_t r0,
+INLINE void steady_run(const fplan *P, const pb_avx512_geom *geo, const pb_args *a, int64_t r0,
                        int64_t r1, const int KIND, const int KW, const int PL, const int KH,
                        const int SH, bool is_max, bool train)
 {
@@ -500,7 +521,7 @@ INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, in
     int64_t oh = r0 % P->g.OH;
     const float *plane = a->src + r0 / P->g.OH * P->g.IH * IW;
     int64_t y0 = geo->y.lo[oh];
-    int64_t s0 = y0 % kh; /* ring slot of row y0 */
+    int64_t s0 = y0 % kh;                           /* ring slot of row y0 */
     const __m512 ry = _mm512_set1_ps(geo->y.r[oh]); /* a full window: the same for all */
     for (int64_t r = r0; r < r1; r++) {
         const int64_t s1 = s0 + 1 == kh ? 0 : s0 + 1, sk = (s0 + KH - 1) % kh;
@@ -526,8 +547,10 @@ INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, in
             if (KH - SH >= 2) {
                 v = _mm512_loadu_ps(l1v + at);
                 if (train) vp = _mm512_loadu_si512(l1p + at);
-                if (is_max) step(v, vp, &best, &bpos, train, fast);
-                else best = _mm512_add_ps(best, v);
+                if (is_max)
+                    step(v, vp, &best, &bpos, train, fast);
+                else
+                    best = _mm512_add_ps(best, v);
             }
             if (SH == 2) {
                 hchunk(P, rowA, j, hA, KIND, KW, PL, is_max, train, fast, &v, &vp, &nm);
@@ -547,9 +570,12 @@ INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, in
                 _mm512_storeu_ps(kv + at, v);
                 if (train) _mm512_storeu_si512(kp + at, vp);
             }
-            if (is_max) step(v, vp, &best, &bpos, train, fast);
-            else best = _mm512_add_ps(best, v);
-            if (!is_max) best = _mm512_mul_ps(best, _mm512_mul_ps(ry, _mm512_loadu_ps(geo->x.r + at)));
+            if (is_max)
+                step(v, vp, &best, &bpos, train, fast);
+            else
+                best = _mm512_add_ps(best, v);
+            if (!is_max)
+                best = _mm512_mul_ps(best, _mm512_mul_ps(ry, _mm512_loadu_ps(geo->x.r + at)));
             _mm512_mask_storeu_ps(out + at, P->omask[j], best);
             if (train) _mm512_mask_storeu_epi32(wso + at, P->omask[j], bpos);
         }
@@ -557,7 +583,8 @@ INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, in
             nanB |= tail_nan(P, rowB);
             if (SH == 2) nanA |= tail_nan(P, rowA);
             if (KH > SH) P->rnan[sk] = nanB != 0;
-            if (nan_in || nanA || nanB) exact_row(P, plane, y0, y0 + KH, out, wso, KIND, KW, PL, train);
+            if (nan_in || nanA || nanB)
+                exact_row(P, plane, y0, y0 + KH, out, wso, KIND, KW, PL, train);
         }
         s0 += SH;
         if (s0 >= kh) s0 -= kh;
@@ -574,15 +601,15 @@ INLINE void steady_run(const fplan *P, const pbx_geom *geo, const pb_args *a, in
 /* Any output row: window rows [y0, y0 + nl) come from the ring, the others
  * are computed, and those the next output row reuses (from row nk on) are
  * kept in their slots. */
-INLINE void generic_row(const fplan *P, const pbx_geom *geo, const pb_args *a, const float *plane,
-                        int64_t r, int64_t oh, int64_t nl, int64_t nk, const int KIND,
-                        const int KW, const int PL, bool is_max, bool train)
+INLINE void generic_row(const fplan *P, const pb_avx512_geom *geo, const pb_args *a,
+                        const float *plane, int64_t r, int64_t oh, int64_t nl, int64_t nk,
+                        const int KIND, const int KW, const int PL, bool is_max, bool train)
 {
     const int64_t IW = P->g.IW, nch = P->nch, W16 = nch * VL, kh = P->kh;
     const int64_t y0 = geo->y.lo[oh], y1 = geo->y.hi[oh], nr = y1 - y0;
     const bool fast = is_max && KIND != 0;
-    int64_t slot[PBX_MAX_WINDOW];
-    __mmask16 nanrow[PBX_MAX_WINDOW];
+    int64_t slot[PB_AVX512_MAX_WINDOW];
+    __mmask16 nanrow[PB_AVX512_MAX_WINDOW];
     bool nan_in = false;
     for (int64_t k = 0; k < nr; k++) {
         slot[k] = (y0 + k) % kh * W16;
@@ -637,7 +664,7 @@ INLINE void generic_row(const fplan *P, const pbx_geom *geo, const pb_args *a, c
  * kernel: 2 = hchunk_s2<KW, PL>, 1 = hchunk_s1<KW, PL>, 0 = hchunk_any.
  * With KH, SH > 0, runs of full windows after a slice's first row take
  * steady_run; the rest (borders, slice starts) take generic_row. */
-INLINE void fwd_main(const pb_args *a, const pbx_geom *geo, const fplan *P, int64_t begin,
+INLINE void fwd_main(const pb_args *a, const pb_avx512_geom *geo, const fplan *P, int64_t begin,
                      int64_t end, const int KIND, const int KW, const int PL, const int KH,
                      const int SH, bool is_max, bool train)
 {
@@ -672,36 +699,46 @@ INLINE void fwd_main(const pb_args *a, const pbx_geom *geo, const fplan *P, int6
 }
 
 /* One instantiation per (kernel, algorithm): constant arguments fold. */
-#define FWD4(KIND, KW, PL, KH, SH)                                                           \
-    do {                                                                                     \
-        if (!mx) fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, false, false);       \
-        else if (train) fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, true, true);  \
-        else fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, true, false);            \
+#define FWD4(KIND, KW, PL, KH, SH)                                                \
+    do {                                                                          \
+        if (!mx)                                                                  \
+            fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, false, false); \
+        else if (train)                                                           \
+            fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, true, true);   \
+        else                                                                      \
+            fwd_main(a, geo, &P, begin, end, KIND, KW, PL, KH, SH, true, false);  \
     } while (0)
 /* the steady-state row pattern of the common square windows */
-#define FWD3(KIND, KW, PL)                                                              \
-    do {                                                                                \
-        if (d->kh == KW && d->sh == 2 && (KW == 2 || KW == 3)) FWD4(KIND, KW, PL, KW, 2);   \
-        else if (d->kh == KW && d->sh == 1 && KW == 3) FWD4(KIND, KW, PL, KW, 1);       \
-        else FWD4(KIND, KW, PL, 0, 0);                                                  \
+#define FWD3(KIND, KW, PL)                                     \
+    do {                                                       \
+        if (d->kh == KW && d->sh == 2 && (KW == 2 || KW == 3)) \
+            FWD4(KIND, KW, PL, KW, 2);                         \
+        else if (d->kh == KW && d->sh == 1 && KW == 3)         \
+            FWD4(KIND, KW, PL, KW, 1);                         \
+        else                                                   \
+            FWD4(KIND, KW, PL, 0, 0);                          \
     } while (0)
 
-pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo,
-                            int64_t begin, int64_t end)
+pb_status pb_avx512_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
+                                  int64_t begin, int64_t end)
 {
-    if (d->global || pbx_whole_plane(d)) {
+    if (d->global || pb_avx512_whole_plane(d)) {
         global_fwd(d, a, begin, end);
         return PB_OK;
     }
     const bool mx = d->alg == PB_ALG_MAX, train = mx && a->ws;
-    fplan P = {.g = {d->ih, d->iw, d->oh, d->ow, pbx_round_up(d->ow, VL), d->kw, d->sw, d->pl},
-               .kh = d->kh, .nch = (d->ow + VL - 1) / VL};
+    fplan P = {
+        .g = {d->ih, d->iw, d->oh, d->ow, pb_avx512_round_up(d->ow, VL), d->kw, d->sw, d->pl},
+        .kh = d->kh,
+        .nch = (d->ow + VL - 1) / VL};
     const int64_t kw = d->kw, pl = d->pl, sw = d->sw;
     /* specialized kernels: stride 2 with tap offsets in [-1, 2], stride 1
      * with windows of 2 or 3; anything else takes hchunk_any */
     int kind = 0;
-    if (sw == 2 && pl <= 1 && kw - 1 - pl <= 2 && kw >= 2) kind = 2;
-    else if (sw == 1 && (kw == 2 || kw == 3)) kind = 1;
+    if (sw == 2 && pl <= 1 && kw - 1 - pl <= 2 && kw >= 2)
+        kind = 2;
+    else if (sw == 1 && (kw == 2 || kw == 3))
+        kind = 1;
     P.kind = kind;
     P.nload = kind == 2 ? 4 : kind == 1 ? (int)kw : 0;
     size_t ring = (size_t)(P.kh * P.nch * VL);
@@ -719,10 +756,10 @@ pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *
     P.rnan = P.full + P.nch;
     memset(P.rnan, 0, (size_t)P.kh);
     for (int64_t j = 0; j < P.nch; j++) {
-        P.omask[j] = pbx_lanes(0, d->ow - VL * j);
+        P.omask[j] = pb_avx512_lanes(0, d->ow - VL * j);
         for (int k = 0; k < P.nload; k++) {
             int64_t e = kind == 2 ? 2 * VL * j + (k - 1) * VL : VL * j + k - pl;
-            P.lmask[j * P.nload + k] = pbx_lanes(-e, d->iw - e);
+            P.lmask[j * P.nload + k] = pb_avx512_lanes(-e, d->iw - e);
         }
         /* every tap of the chunk's real outputs inside the row */
         const int64_t nvalid = d->ow - VL * j < VL ? d->ow - VL * j : VL;
@@ -736,22 +773,31 @@ pb_status pbx_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *
     P.tail_col = kind == 2 ? 2 * VL * P.nch : VL * P.nch;
     int64_t last = (d->ow - 1) * sw - pl + kw - 1;
     if (last > d->iw - 1) last = d->iw - 1;
-    P.tail_mask = kind ? pbx_lanes(0, last + 1 - P.tail_col) : 0;
+    P.tail_mask = kind ? pb_avx512_lanes(0, last + 1 - P.tail_col) : 0;
     /* full windows: oh*sh - pt >= 0 and oh*sh - pt + kh <= ih */
     P.full_lo = (d->pt + d->sh - 1) / d->sh;
-    P.full_hi = pbx_floor_div(d->ih - d->kh + d->pt, d->sh) + 1;
+    P.full_hi = pb_avx512_floor_div(d->ih - d->kh + d->pt, d->sh) + 1;
     if (P.full_hi > d->oh) P.full_hi = d->oh;
     if (kind == 2) {
-        if (kw == 2 && pl == 0) FWD3(2, 2, 0);
-        else if (kw == 2) FWD3(2, 2, 1);
-        else if (kw == 3 && pl == 0) FWD3(2, 3, 0);
-        else if (kw == 3) FWD3(2, 3, 1);
-        else FWD3(2, 4, 1);
+        if (kw == 2 && pl == 0)
+            FWD3(2, 2, 0);
+        else if (kw == 2)
+            FWD3(2, 2, 1);
+        else if (kw == 3 && pl == 0)
+            FWD3(2, 3, 0);
+        else if (kw == 3)
+            FWD3(2, 3, 1);
+        else
+            FWD3(2, 4, 1);
     } else if (kind == 1) {
-        if (kw == 2 && pl == 0) FWD3(1, 2, 0);
-        else if (kw == 2) FWD3(1, 2, 1);
-        else if (pl == 0) FWD3(1, 3, 0);
-        else FWD3(1, 3, 1);
+        if (kw == 2 && pl == 0)
+            FWD3(1, 2, 0);
+        else if (kw == 2)
+            FWD3(1, 2, 1);
+        else if (pl == 0)
+            FWD3(1, 3, 0);
+        else
+            FWD3(1, 3, 1);
     } else {
         FWD3(0, 0, 0);
     }
@@ -784,12 +830,12 @@ static pb_status bwd_plane_scatter(const pb_desc *d, const float *gd, const int3
  * g / divisor.  Each diff_src row is written once, no zeroing pass. */
 typedef struct bplan {
     nchw g;
-    int64_t nch;         /* chunks per input row */
+    int64_t nch; /* chunks per input row */
     int64_t kw, pl;
-    __mmask16 *lmask;    /* [nch * kw] outputs of tap tx's load that exist */
-    __mmask16 *cmask;    /* [nch * kw] and whose column is inside the row */
-    __mmask16 *smask;    /* [nch * 2] columns of the chunk's stores */
-    bool *full;          /* [nch] every mask full */
+    __mmask16 *lmask; /* [nch * kw] outputs of tap tx's load that exist */
+    __mmask16 *cmask; /* [nch * kw] and whose column is inside the row */
+    __mmask16 *smask; /* [nch * 2] columns of the chunk's stores */
+    bool *full;       /* [nch] every mask full */
 } bplan;
 
 INLINE __m512 ldz(bool full, __mmask16 m, const float *p)
@@ -803,17 +849,19 @@ INLINE __m512i ldzi(bool full, __mmask16 m, const int32_t *p)
 }
 
 /* Chunk j of input row h: the sum over covering output rows [c0, c1). */
-INLINE void bwd_chunk(const bplan *B, const pbx_geom *geo, const float *gd, const int32_t *wsp,
-                      float *drow, int64_t h, int64_t j, int64_t c0, int64_t c1, const int SW,
-                      const int KW, const int PL, bool is_max, bool full, __m512i *cnt)
+INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd,
+                      const int32_t *wsp, float *drow, int64_t h, int64_t j, int64_t c0, int64_t c1,
+                      const int SW, const int KW, const int PL, bool is_max, bool full,
+                      __m512i *cnt)
 {
     const int64_t OW = B->g.OW, IW = B->g.IW;
     const int64_t kw = KW ? KW : B->kw, pl = KW ? PL : B->pl;
     const __mmask16 *lm = B->lmask + j * kw, *cm = B->cmask + j * kw;
     const int64_t c_0 = SW == 2 ? 2 * VL * j : VL * j; /* first column */
-    const __m512i lane2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i pos0 = _mm512_add_epi32(_mm512_set1_epi32((int)(h * IW + c_0)),
-                                          SW == 2 ? lane2 : lanes_iota());
+    const __m512i lane2 =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i pos0 =
+        _mm512_add_epi32(_mm512_set1_epi32((int)(h * IW + c_0)), SW == 2 ? lane2 : lanes_iota());
     const __m512i pos1 = _mm512_add_epi32(pos0, _mm512_set1_epi32(1));
     const __m512i one = _mm512_set1_epi32(1);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -832,13 +880,17 @@ INLINE void bwd_chunk(const bplan *B, const pbx_geom *geo, const float *gd, cons
                 __m512i wv = ldzi(full, lm[tx], wrow + o0);
                 __mmask16 m = _mm512_mask_cmpeq_epi32_mask(full ? (__mmask16)0xFFFF : cm[tx], wv,
                                                            r ? pos1 : pos0);
-                if (r) acc1 = _mm512_mask_add_ps(acc1, m, acc1, gv);
-                else acc0 = _mm512_mask_add_ps(acc0, m, acc0, gv);
+                if (r)
+                    acc1 = _mm512_mask_add_ps(acc1, m, acc1, gv);
+                else
+                    acc0 = _mm512_mask_add_ps(acc0, m, acc0, gv);
                 n = _mm512_mask_add_epi32(n, m, n, one);
             } else {
                 __m512 sc = _mm512_mul_ps(ry, ldz(full, lm[tx], geo->x.r + o0));
-                if (r) acc1 = _mm512_fmadd_ps(gv, sc, acc1);
-                else acc0 = _mm512_fmadd_ps(gv, sc, acc0);
+                if (r)
+                    acc1 = _mm512_fmadd_ps(gv, sc, acc1);
+                else
+                    acc0 = _mm512_fmadd_ps(gv, sc, acc0);
             }
         }
     }
@@ -849,14 +901,16 @@ INLINE void bwd_chunk(const bplan *B, const pbx_geom *geo, const float *gd, cons
     }
     /* interleave even (acc0) and odd (acc1) columns */
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i hi =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     _mm512_mask_storeu_ps(drow + c_0, B->smask[2 * j], _mm512_permutex2var_ps(acc0, lo, acc1));
-    _mm512_mask_storeu_ps(drow + c_0 + VL, B->smask[2 * j + 1], _mm512_permutex2var_ps(acc0, hi, acc1));
+    _mm512_mask_storeu_ps(drow + c_0 + VL, B->smask[2 * j + 1],
+                          _mm512_permutex2var_ps(acc0, hi, acc1));
 }
 
-INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pbx_geom *geo, const bplan *B,
-                          int64_t begin, int64_t end, const int SW, const int KW, const int PL,
-                          bool is_max)
+INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
+                          const bplan *B, int64_t begin, int64_t end, const int SW, const int KW,
+                          const int PL, bool is_max)
 {
     const int64_t IH = B->g.IH, IW = B->g.IW, P = IH * IW, Q = B->g.OH * B->g.OW;
     for (int64_t p = begin; p < end; p++) {
@@ -869,7 +923,8 @@ INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pbx_geom *ge
             const int64_t c0 = geo->y.clo[h], c1 = geo->y.chi[h];
             if (c0 == c1) { /* no window covers the row */
                 for (int64_t w0 = 0; w0 < IW; w0 += VL)
-                    _mm512_mask_storeu_ps(drow + w0, pbx_lanes(0, IW - w0), _mm512_setzero_ps());
+                    _mm512_mask_storeu_ps(drow + w0, pb_avx512_lanes(0, IW - w0),
+                                          _mm512_setzero_ps());
                 continue;
             }
             __m512i cnt = _mm512_setzero_si512(); /* per row: int32 lanes cannot overflow */
@@ -902,7 +957,7 @@ static pb_status global_bwd(const pb_desc *d, const pb_args *a, int64_t begin, i
         __m512 f = _mm512_set1_ps(fill);
         int64_t i = 0;
         for (; i + VL <= P; i += VL) _mm512_storeu_ps(ds + i, f);
-        if (i < P) _mm512_mask_storeu_ps(ds + i, pbx_lanes(0, P - i), f);
+        if (i < P) _mm512_mask_storeu_ps(ds + i, pb_avx512_lanes(0, P - i), f);
         if (d->alg == PB_ALG_MAX) {
             int32_t pos = a->ws[p];
             if (pos < 0 || pos >= P) return PB_ERR_UNSUPPORTED;
@@ -912,18 +967,19 @@ static pb_status global_bwd(const pb_desc *d, const pb_args *a, int64_t begin, i
     return PB_OK;
 }
 
-#define BWD2(SW, KW, PL)                                                             \
-    (mx ? bwd_main(d, a, g, &B, begin, end, SW, KW, PL, true)                        \
+#define BWD2(SW, KW, PL)                                      \
+    (mx ? bwd_main(d, a, g, &B, begin, end, SW, KW, PL, true) \
         : bwd_main(d, a, g, &B, begin, end, SW, KW, PL, false))
 
-pb_status pbx_nchw_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom *g,
-                              int64_t begin, int64_t end)
+pb_status pb_avx512_nchw_bwd_slices(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                    int64_t begin, int64_t end)
 {
-    if (d->global || pbx_whole_plane(d)) return global_bwd(d, a, begin, end);
+    if (d->global || pb_avx512_whole_plane(d)) return global_bwd(d, a, begin, end);
     const bool mx = d->alg == PB_ALG_MAX;
     const int64_t sw = d->sw, kw = d->kw, pl = d->pl, IW = d->iw, OW = d->ow;
-    bplan B = {.g = {d->ih, d->iw, d->oh, d->ow, pbx_round_up(d->ow, VL), kw, sw, pl},
-               .kw = kw, .pl = pl};
+    bplan B = {.g = {d->ih, d->iw, d->oh, d->ow, pb_avx512_round_up(d->ow, VL), kw, sw, pl},
+               .kw = kw,
+               .pl = pl};
     B.nch = sw == 2 ? (IW + 2 * VL - 1) / (2 * VL) : (IW + VL - 1) / VL;
     char *mem = malloc((size_t)(B.nch * (2 * kw + 2)) * sizeof(__mmask16) + (size_t)B.nch);
     if (!mem) return PB_ERR_NOMEM;
@@ -938,23 +994,30 @@ pb_status pbx_nchw_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom
             const int64_t e = tx - pl, r = sw == 2 ? (e & 1) : 0, q = sw == 2 ? (e - r) / 2 : e;
             const int64_t o0 = VL * j - q;
             /* lanes whose output exists and whose column c_0 + sw*i + r is in the row */
-            __mmask16 lm = pbx_lanes(-o0, OW - o0);
-            __mmask16 col = sw == 2 ? pbx_lanes(0, (IW - c_0 - r + 1) / 2) : pbx_lanes(0, IW - c_0);
+            __mmask16 lm = pb_avx512_lanes(-o0, OW - o0);
+            __mmask16 col =
+                sw == 2 ? pb_avx512_lanes(0, (IW - c_0 - r + 1) / 2) : pb_avx512_lanes(0, IW - c_0);
             B.lmask[j * kw + tx] = lm;
             B.cmask[j * kw + tx] = lm & col;
             full = full && (lm & col) == 0xFFFF;
         }
-        B.smask[2 * j] = pbx_lanes(0, IW - c_0);
-        B.smask[2 * j + 1] = pbx_lanes(0, IW - c_0 - VL);
+        B.smask[2 * j] = pb_avx512_lanes(0, IW - c_0);
+        B.smask[2 * j + 1] = pb_avx512_lanes(0, IW - c_0 - VL);
         B.full[j] = full && B.smask[2 * j] == 0xFFFF && (sw == 1 || B.smask[2 * j + 1] == 0xFFFF);
     }
     pb_status st;
-    if (sw == 2 && kw == 2 && pl == 0) st = BWD2(2, 2, 0);
-    else if (sw == 2 && kw == 3 && pl == 0) st = BWD2(2, 3, 0);
-    else if (sw == 2 && kw == 3 && pl == 1) st = BWD2(2, 3, 1);
-    else if (sw == 1 && kw == 3 && pl == 1) st = BWD2(1, 3, 1);
-    else if (sw == 2) st = BWD2(2, 0, 0);
-    else st = BWD2(1, 0, 0);
+    if (sw == 2 && kw == 2 && pl == 0)
+        st = BWD2(2, 2, 0);
+    else if (sw == 2 && kw == 3 && pl == 0)
+        st = BWD2(2, 3, 0);
+    else if (sw == 2 && kw == 3 && pl == 1)
+        st = BWD2(2, 3, 1);
+    else if (sw == 1 && kw == 3 && pl == 1)
+        st = BWD2(1, 3, 1);
+    else if (sw == 2)
+        st = BWD2(2, 0, 0);
+    else
+        st = BWD2(1, 0, 0);
     free(mem);
     return st;
 }

@@ -14,13 +14,13 @@
 
 #include "pool_avx512.h"
 
-#define VL PBX_VL
+#define VL PB_AVX512_VL
 #define INLINE static inline __attribute__((always_inline))
 
 /* ---- forward ---- */
 
 /* The exact scan: G registers (16*G channels from c) of one output pixel,
- * window rows [y0, y1) x columns [x0, x1), row-major with pbx_take. */
+ * window rows [y0, y1) x columns [x0, x1), row-major with pb_avx512_take. */
 INLINE void max_px(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t y1, int64_t x0,
                    int64_t x1, float *out, int32_t *wso, __mmask16 tail, bool train, int G)
 {
@@ -39,7 +39,7 @@ INLINE void max_px(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t y
             for (int j = 0; j < G; j++) {
                 __mmask16 cm = j == G - 1 ? tail : (__mmask16)0xFFFF;
                 __m512 v = _mm512_maskz_loadu_ps(cm, sn + p * C + j * VL);
-                __mmask16 m = pbx_take(v, b[j]);
+                __mmask16 m = pb_avx512_take(v, b[j]);
                 b[j] = _mm512_mask_mov_ps(b[j], m, v);
                 if (train) bp[j] = _mm512_mask_mov_epi32(bp[j], m, pv);
             }
@@ -61,14 +61,18 @@ INLINE __m512 ldc(const float *p, int j, int NV, __mmask16 tail)
 
 INLINE void stc(float *p, int j, int NV, __mmask16 tail, __m512 v)
 {
-    if (j == NV - 1 && tail != 0xFFFF) _mm512_mask_storeu_ps(p + j * VL, tail, v);
-    else _mm512_storeu_ps(p + j * VL, v);
+    if (j == NV - 1 && tail != 0xFFFF)
+        _mm512_mask_storeu_ps(p + j * VL, tail, v);
+    else
+        _mm512_storeu_ps(p + j * VL, v);
 }
 
 INLINE void stci(int32_t *p, int j, int NV, __mmask16 tail, __m512i v)
 {
-    if (j == NV - 1 && tail != 0xFFFF) _mm512_mask_storeu_epi32(p + j * VL, tail, v);
-    else _mm512_storeu_si512(p + j * VL, v);
+    if (j == NV - 1 && tail != 0xFFFF)
+        _mm512_mask_storeu_epi32(p + j * VL, tail, v);
+    else
+        _mm512_storeu_si512(p + j * VL, v);
 }
 
 /* The fast max step (exact unless a NaN is among the inputs: vmaxps(v, b)
@@ -138,24 +142,28 @@ INLINE void avg_px_big(const float *sn, int64_t C, int64_t IW, int64_t y0, int64
         __m512 s[4];
         for (int j = 0; j < NV; j++) s[j] = _mm512_setzero_ps();
         for (int64_t w = x0; w < x1; w++)
-            for (int j = 0; j < NV; j++) s[j] = _mm512_add_ps(s[j], ldc(sn + (h * IW + w) * C, j, NV, tail));
+            for (int j = 0; j < NV; j++)
+                s[j] = _mm512_add_ps(s[j], ldc(sn + (h * IW + w) * C, j, NV, tail));
         for (int j = 0; j < NV; j++) {
             lo[j] = _mm512_add_pd(lo[j], _mm512_cvtps_pd(_mm512_castps512_ps256(s[j])));
-            hi[j] = _mm512_add_pd(hi[j], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s[j]), 1))));
+            hi[j] = _mm512_add_pd(hi[j], _mm512_cvtps_pd(_mm256_castpd_ps(
+                                             _mm512_extractf64x4_pd(_mm512_castps_pd(s[j]), 1))));
         }
     }
     const __m512d iv = _mm512_set1_pd(inv);
     for (int j = 0; j < NV; j++) {
-        __m256 l = _mm512_cvtpd_ps(_mm512_mul_pd(lo[j], iv)), u = _mm512_cvtpd_ps(_mm512_mul_pd(hi[j], iv));
-        __m512 v = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(l)), _mm256_castps_pd(u), 1));
+        __m256 l = _mm512_cvtpd_ps(_mm512_mul_pd(lo[j], iv)),
+               u = _mm512_cvtpd_ps(_mm512_mul_pd(hi[j], iv));
+        __m512 v = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(l)),
+                                                       _mm256_castps_pd(u), 1));
         stc(out, j, NV, tail, v);
     }
 }
 
 /* Direct path: every output pixel scans its own window (non-overlapping
  * windows such as 2x2/2, and global pooling), 64 channels at a time. */
-INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo, int64_t begin,
-                        int64_t end, bool is_max, bool train)
+INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
+                        int64_t begin, int64_t end, bool is_max, bool train)
 {
     const int64_t C = d->c, IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow;
     const bool big = !is_max && d->kh * d->kw > 64;
@@ -170,28 +178,37 @@ INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo,
             const float scale = geo->y.r[oh] * geo->x.r[ow];
             for (int64_t c = 0; c < C; c += 4 * VL) {
                 const int64_t left = C - c;
-                const __mmask16 tail = pbx_lanes(0, left - (left > 4 * VL ? 3 * VL : ((left - 1) / VL) * VL));
+                const __mmask16 tail =
+                    pb_avx512_lanes(0, left - (left > 4 * VL ? 3 * VL : ((left - 1) / VL) * VL));
                 const int nv = left >= 4 * VL ? 4 : (int)((left + VL - 1) / VL);
                 const float *s = sn + c;
                 float *o = out + c;
                 int32_t *w = train ? wso + c : NULL;
                 if (big) {
                     const double inv = 1.0 / ((double)(y1 - y0) * (double)(x1 - x0));
-                    if (nv == 4) avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 4);
-                    else if (nv == 3) avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 3);
-                    else if (nv == 2) avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 2);
-                    else avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 1);
+                    if (nv == 4)
+                        avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 4);
+                    else if (nv == 3)
+                        avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 3);
+                    else if (nv == 2)
+                        avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 2);
+                    else
+                        avg_px_big(s, C, IW, y0, y1, x0, x1, inv, o, tail, 1);
                     continue;
                 }
                 bool redo;
-                if (nv == 4) redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 4, is_max, train);
-                else if (nv == 3) redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 3, is_max, train);
-                else if (nv == 2) redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 2, is_max, train);
-                else redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 1, is_max, train);
+                if (nv == 4)
+                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 4, is_max, train);
+                else if (nv == 3)
+                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 3, is_max, train);
+                else if (nv == 2)
+                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 2, is_max, train);
+                else
+                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 1, is_max, train);
                 if (is_max && redo) {
                     for (int64_t cc = 0; cc < nv * VL && c + cc < C; cc += VL)
                         max_px(s + cc, C, IW, y0, y1, x0, x1, o + cc, train ? w + cc : NULL,
-                               pbx_lanes(0, C - c - cc), train, 1);
+                               pb_avx512_lanes(0, C - c - cc), train, 1);
                 }
             }
         }
@@ -205,18 +222,19 @@ INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo,
  * an output row whose window holds a flagged row is redone exactly. */
 typedef struct splan {
     int64_t C, IH, IW, OH, OW, kh;
-    float *rval;     /* [kh][OW][64] */
-    int32_t *rpos;   /* [kh][OW][64] */
-    bool *rnan;      /* [kh] */
-    int64_t *rrow;   /* [kh] input row held, -1 none */
+    float *rval;   /* [kh][OW][64] */
+    int32_t *rpos; /* [kh][OW][64] */
+    bool *rnan;    /* [kh] */
+    int64_t *rrow; /* [kh] input row held, -1 none */
 } splan;
 
 #define SEP_NV 4 /* registers per channel block of the separable path */
 
 /* Horizontal windows of input row h into ring slot `slot`; returns
  * whether a NaN (or inf - inf) was among the taps. */
-INLINE bool sep_hrow(const splan *S, const pbx_geom *geo, const float *sn, int64_t h, int64_t slot,
-                     __mmask16 tail, const int KW, const int NV, bool is_max, bool train)
+INLINE bool sep_hrow(const splan *S, const pb_avx512_geom *geo, const float *sn, int64_t h,
+                     int64_t slot, __mmask16 tail, const int KW, const int NV, bool is_max,
+                     bool train)
 {
     const int64_t C = S->C, IW = S->IW, OW = S->OW;
     const float *srow = sn + h * IW * C;
@@ -272,7 +290,7 @@ INLINE bool sep_hrow(const splan *S, const pbx_geom *geo, const float *sn, int64
     return nan != 0;
 }
 
-INLINE void sep_block(const splan *S, const pbx_geom *geo, const pb_args *a, int64_t n,
+INLINE void sep_block(const splan *S, const pb_avx512_geom *geo, const pb_args *a, int64_t n,
                       int64_t oh0, int64_t oh1, int64_t c, __mmask16 tail, const int KW,
                       const int NV, bool is_max, bool train)
 {
@@ -310,20 +328,25 @@ INLINE void sep_block(const splan *S, const pbx_geom *geo, const pb_args *a, int
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) {
                 b[j] = _mm512_loadu_ps(r0 + (ow * SEP_NV + j) * VL);
-                bp[j] = train ? _mm512_loadu_si512(p0 + (ow * SEP_NV + j) * VL) : _mm512_setzero_si512();
+                bp[j] = train ? _mm512_loadu_si512(p0 + (ow * SEP_NV + j) * VL)
+                              : _mm512_setzero_si512();
             }
             for (int64_t h = y0 + 1; h < y1; h++) {
                 const int64_t at = ((h % kh) * OW + ow) * SEP_NV * VL;
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
                     __m512 v = _mm512_loadu_ps(S->rval + at + j * VL);
-                    if (!is_max) b[j] = _mm512_add_ps(b[j], v);
-                    else fstep(v, train ? _mm512_loadu_si512(S->rpos + at + j * VL) : bp[j], &b[j], &bp[j], train);
+                    if (!is_max)
+                        b[j] = _mm512_add_ps(b[j], v);
+                    else
+                        fstep(v, train ? _mm512_loadu_si512(S->rpos + at + j * VL) : bp[j], &b[j],
+                              &bp[j], train);
                 }
             }
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) {
-                if (!is_max) b[j] = _mm512_mul_ps(b[j], _mm512_mul_ps(ry, _mm512_set1_ps(geo->x.r[ow])));
+                if (!is_max)
+                    b[j] = _mm512_mul_ps(b[j], _mm512_mul_ps(ry, _mm512_set1_ps(geo->x.r[ow])));
                 stc(out + ow * C, j, NV, tail, b[j]);
                 if (train) stci(wso + ow * C, j, NV, tail, bp[j]);
             }
@@ -331,7 +354,7 @@ INLINE void sep_block(const splan *S, const pbx_geom *geo, const pb_args *a, int
     }
 }
 
-INLINE void sep_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo, const splan *S,
+INLINE void sep_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo, const splan *S,
                      int64_t begin, int64_t end, const int KW, bool is_max, bool train)
 {
     const int64_t C = d->c, OH = d->oh;
@@ -341,44 +364,58 @@ INLINE void sep_rows(const pb_desc *d, const pb_args *a, const pbx_geom *geo, co
         for (int64_t c = 0; c < C; c += SEP_NV * VL) {
             const int64_t left = C - c;
             const int nv = left >= SEP_NV * VL ? SEP_NV : (int)((left + VL - 1) / VL);
-            const __mmask16 tail = pbx_lanes(0, left - (nv - 1) * VL);
-            if (nv == 4) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 4, is_max, train);
-            else if (nv == 3) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 3, is_max, train);
-            else if (nv == 2) sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 2, is_max, train);
-            else sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 1, is_max, train);
+            const __mmask16 tail = pb_avx512_lanes(0, left - (nv - 1) * VL);
+            if (nv == 4)
+                sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 4, is_max, train);
+            else if (nv == 3)
+                sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 3, is_max, train);
+            else if (nv == 2)
+                sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 2, is_max, train);
+            else
+                sep_block(S, geo, a, n, oh0, oh1, c, tail, KW, 1, is_max, train);
         }
         r += oh1 - oh0;
     }
 }
 
-pb_status pbx_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pbx_geom *g,
-                            int64_t begin, int64_t end)
+pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                  int64_t begin, int64_t end)
 {
     const bool mx = d->alg == PB_ALG_MAX, train = mx && a->ws;
     const bool overlap = d->kh > d->sh || d->kw > d->sw;
-    if (d->global || pbx_whole_plane(d) || !overlap || d->kh > PBX_MAX_WINDOW) {
-        if (!mx) direct_rows(d, a, g, begin, end, false, false);
-        else if (train) direct_rows(d, a, g, begin, end, true, true);
-        else direct_rows(d, a, g, begin, end, true, false);
+    if (d->global || pb_avx512_whole_plane(d) || !overlap || d->kh > PB_AVX512_MAX_WINDOW) {
+        if (!mx)
+            direct_rows(d, a, g, begin, end, false, false);
+        else if (train)
+            direct_rows(d, a, g, begin, end, true, true);
+        else
+            direct_rows(d, a, g, begin, end, true, false);
         return PB_OK;
     }
     splan S = {d->c, d->ih, d->iw, d->oh, d->ow, d->kh, NULL, NULL, NULL, NULL};
     size_t ring = (size_t)(d->kh * d->ow * SEP_NV * VL);
-    char *mem = malloc(ring * (sizeof(float) + sizeof(int32_t)) + (size_t)d->kh * (sizeof(int64_t) + 1));
+    char *mem =
+        malloc(ring * (sizeof(float) + sizeof(int32_t)) + (size_t)d->kh * (sizeof(int64_t) + 1));
     if (!mem) return PB_ERR_NOMEM;
     S.rval = (float *)mem;
     S.rpos = (int32_t *)(S.rval + ring);
     S.rrow = (int64_t *)(S.rpos + ring);
     S.rnan = (bool *)(S.rrow + d->kh);
-#define SEP3(KW)                                                          \
-    do {                                                                  \
-        if (!mx) sep_rows(d, a, g, &S, begin, end, KW, false, false);     \
-        else if (train) sep_rows(d, a, g, &S, begin, end, KW, true, true); \
-        else sep_rows(d, a, g, &S, begin, end, KW, true, false);          \
+#define SEP3(KW)                                                 \
+    do {                                                         \
+        if (!mx)                                                 \
+            sep_rows(d, a, g, &S, begin, end, KW, false, false); \
+        else if (train)                                          \
+            sep_rows(d, a, g, &S, begin, end, KW, true, true);   \
+        else                                                     \
+            sep_rows(d, a, g, &S, begin, end, KW, true, false);  \
     } while (0)
-    if (d->kw == 3) SEP3(3);
-    else if (d->kw == 2) SEP3(2);
-    else SEP3(0);
+    if (d->kw == 3)
+        SEP3(3);
+    else if (d->kw == 2)
+        SEP3(2);
+    else
+        SEP3(0);
 #undef SEP3
     free(mem);
     return PB_OK;
@@ -416,23 +453,28 @@ INLINE int bwd_vec(float *dp, const float *grow, const int32_t *wrow, int64_t C,
 {
     const int64_t kk = K > 0 ? K : kdyn;
     int matches = 0;
-    __m512 acc = first ? _mm512_setzero_ps() : full ? _mm512_loadu_ps(dp) : _mm512_maskz_loadu_ps(cm, dp);
+    __m512 acc = first  ? _mm512_setzero_ps()
+                 : full ? _mm512_loadu_ps(dp)
+                        : _mm512_maskz_loadu_ps(cm, dp);
 #pragma GCC unroll 3
     for (int64_t k = 0; k < kk; k++) {
-        const __m512 g = full ? _mm512_loadu_ps(grow + k * C) : _mm512_maskz_loadu_ps(cm, grow + k * C);
+        const __m512 g =
+            full ? _mm512_loadu_ps(grow + k * C) : _mm512_maskz_loadu_ps(cm, grow + k * C);
         if (is_max) {
             const __m512i wv = full ? _mm512_loadu_si512(wrow + k * C)
                                     : _mm512_maskz_loadu_epi32(cm, wrow + k * C);
-            const __mmask16 m = full ? _mm512_cmpeq_epi32_mask(wv, pos)
-                                     : _mm512_mask_cmpeq_epi32_mask(cm, wv, pos);
+            const __mmask16 m =
+                full ? _mm512_cmpeq_epi32_mask(wv, pos) : _mm512_mask_cmpeq_epi32_mask(cm, wv, pos);
             acc = _mm512_mask_add_ps(acc, m, acc, g);
             matches += __builtin_popcount(m);
         } else {
             acc = _mm512_fmadd_ps(g, _mm512_set1_ps(ry * rx[k]), acc);
         }
     }
-    if (full) _mm512_storeu_ps(dp, acc);
-    else _mm512_mask_storeu_ps(dp, cm, acc);
+    if (full)
+        _mm512_storeu_ps(dp, acc);
+    else
+        _mm512_mask_storeu_ps(dp, cm, acc);
     return matches;
 }
 
@@ -444,8 +486,8 @@ INLINE int bwd_px(float *dp, const float *grow, const int32_t *wrow, int64_t C, 
     int matches = 0;
     const int64_t nfull = tail == 0xFFFF ? nv : nv - 1;
     for (int64_t v = 0; v < nfull; v++)
-        matches += bwd_vec(dp + v * VL, grow + v * VL, is_max ? wrow + v * VL : NULL, C, 0xFFFF, pos,
-                           first, ry, rx, K, kdyn, is_max, true);
+        matches += bwd_vec(dp + v * VL, grow + v * VL, is_max ? wrow + v * VL : NULL, C, 0xFFFF,
+                           pos, first, ry, rx, K, kdyn, is_max, true);
     if (nfull < nv)
         matches += bwd_vec(dp + nfull * VL, grow + nfull * VL, is_max ? wrow + nfull * VL : NULL, C,
                            tail, pos, first, ry, rx, K, kdyn, is_max, false);
@@ -457,12 +499,12 @@ INLINE int bwd_px(float *dp, const float *grow, const int32_t *wrow, int64_t C, 
  * contributions of its covering output columns (max: where the argmax is
  * the pixel itself; avg: g / divisor).  Each diff_src element is written
  * by the first covering row and updated in L1 by the others. */
-INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pbx_geom *geo, int64_t n,
-                            int64_t cb0, int64_t cb1, bool is_max)
+INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
+                            int64_t n, int64_t cb0, int64_t cb1, bool is_max)
 {
     const int64_t C = d->c, IH = d->ih, IW = d->iw, OW = d->ow;
     const int64_t c0 = cb0 * VL, c1 = cb1 * VL < C ? cb1 * VL : C, nv = cb1 - cb0;
-    const __mmask16 tail = pbx_lanes(0, c1 - (c0 + (nv - 1) * VL));
+    const __mmask16 tail = pb_avx512_lanes(0, c1 - (c0 + (nv - 1) * VL));
     const float *gn = a->diff_dst + n * d->oh * OW * C + c0;
     const int32_t *wn = is_max ? a->ws + n * d->oh * OW * C + c0 : NULL;
     float *dn = a->diff_src + n * IH * IW * C + c0;
@@ -473,7 +515,8 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pbx_geom *
         if (oh0 == oh1) {
             for (int64_t w = 0; w < IW; w++)
                 for (int64_t v = 0; v < nv; v++)
-                    _mm512_mask_storeu_ps(drow + w * C + v * VL, v == nv - 1 ? tail : (__mmask16)0xFFFF,
+                    _mm512_mask_storeu_ps(drow + w * C + v * VL,
+                                          v == nv - 1 ? tail : (__mmask16)0xFFFF,
                                           _mm512_setzero_ps());
             continue;
         }
@@ -492,10 +535,18 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pbx_geom *
                 /* the covering count follows the stride's period: switch on it
                  * so the common counts run unrolled */
                 switch (k) {
-                case 1: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 1, 1, is_max); break;
-                case 2: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 2, 2, is_max); break;
-                case 3: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 3, 3, is_max); break;
-                default: matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 0, k, is_max); break;
+                case 1:
+                    matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 1, 1, is_max);
+                    break;
+                case 2:
+                    matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 2, 2, is_max);
+                    break;
+                case 3:
+                    matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 3, 3, is_max);
+                    break;
+                default:
+                    matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 0, k, is_max);
+                    break;
                 }
             }
         }
@@ -507,8 +558,8 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pbx_geom *
     return PB_OK;
 }
 
-pb_status pbx_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pbx_geom *g,
-                              int64_t begin, int64_t end)
+pb_status pb_avx512_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                    int64_t begin, int64_t end)
 {
     const int64_t CB = (d->c + VL - 1) / VL;
     for (int64_t s = begin; s < end;) {

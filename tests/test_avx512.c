@@ -20,8 +20,8 @@
 
 #include "pool.h"
 
-#define GUARD 37          /* guard floats on each side of every buffer */
-#define AVG_ULPS 8.0      /* the documented avg tolerance */
+#define GUARD 37           /* guard floats on each side of every buffer */
+#define AVG_ULPS 8.0       /* the documented avg tolerance */
 #define SENT_F 0x7fa5a5a5u /* guard pattern (a NaN no kernel makes) */
 #define POISON_F 0x7fc0deadu
 
@@ -101,11 +101,16 @@ static void fill_src(float *x, int64_t n, fill f, bool is_max)
         }
         default: {
             unsigned k = (unsigned)(r % 16);
-            if (k == 0) x[i] = bits_f(0x7fc00001u + (uint32_t)(r >> 40 & 0xff)); /* NaN, payloads */
-            else if (k == 1) x[i] = bits_f(0xffc00002u);                     /* negative NaN */
-            else if (k == 2) x[i] = INFINITY;
-            else if (k < 8) x[i] = -INFINITY;                                /* -inf windows */
-            else x[i] = (float)((int)(r % 7) - 3);
+            if (k == 0)
+                x[i] = bits_f(0x7fc00001u + (uint32_t)(r >> 40 & 0xff)); /* NaN, payloads */
+            else if (k == 1)
+                x[i] = bits_f(0xffc00002u); /* negative NaN */
+            else if (k == 2)
+                x[i] = INFINITY;
+            else if (k < 8)
+                x[i] = -INFINITY; /* -inf windows */
+            else
+                x[i] = (float)((int)(r % 7) - 3);
             break;
         }
         }
@@ -132,14 +137,14 @@ static double ulp_err(float got, float ref)
 
 static void desc_str(const pb_desc *d, pb_dir dir, fill f, char *buf, size_t len)
 {
-    snprintf(buf, len,
-             "%s %s %s mb%lldic%lld ih%lldiw%lld kh%lldkw%lld sh%lldsw%lld pt%lldpb%lldpl%lldpr%lld%s%s "
-             "fill=%s",
-             pb_alg_name(d->alg), pb_layout_name(d->layout), pb_dir_name(dir), (long long)d->n,
-             (long long)d->c, (long long)d->ih, (long long)d->iw, (long long)d->kh,
-             (long long)d->kw, (long long)d->sh, (long long)d->sw, (long long)d->pt,
-             (long long)d->pb, (long long)d->pl, (long long)d->pr, d->ceil_mode ? " ceil" : "",
-             d->global ? " global" : "", fill_names[f]);
+    snprintf(
+        buf, len,
+        "%s %s %s mb%lldic%lld ih%lldiw%lld kh%lldkw%lld sh%lldsw%lld pt%lldpb%lldpl%lldpr%lld%s%s "
+        "fill=%s",
+        pb_alg_name(d->alg), pb_layout_name(d->layout), pb_dir_name(dir), (long long)d->n,
+        (long long)d->c, (long long)d->ih, (long long)d->iw, (long long)d->kh, (long long)d->kw,
+        (long long)d->sh, (long long)d->sw, (long long)d->pt, (long long)d->pb, (long long)d->pl,
+        (long long)d->pr, d->ceil_mode ? " ceil" : "", d->global ? " global" : "", fill_names[f]);
 }
 
 /* Compares one float output; returns false (after printing) on a miss. */
@@ -227,13 +232,10 @@ static const win windows[] = {
     {3, 3, 2, 2, 1, 1, 1, 1, false, false}, /* resnet */
     {3, 3, 1, 1, 1, 1, 1, 1, false, false}, /* googlenet inception */
     {3, 3, 2, 2, 0, 0, 0, 0, true, false},  /* googlenet / alexnet, ceil */
-    {2, 2, 1, 1, 0, 0, 0, 0, false, false},
-    {1, 1, 1, 1, 0, 0, 0, 0, false, false},
-    {5, 5, 2, 2, 2, 2, 2, 2, false, false},
-    {3, 1, 1, 2, 1, 0, 0, 0, true, false},  /* asymmetric */
-    {2, 3, 2, 1, 0, 1, 1, 0, true, false},
-    {4, 4, 3, 2, 2, 1, 0, 2, true, false},
-    {0, 0, 0, 0, 0, 0, 0, 0, false, true},  /* global */
+    {2, 2, 1, 1, 0, 0, 0, 0, false, false}, {1, 1, 1, 1, 0, 0, 0, 0, false, false},
+    {5, 5, 2, 2, 2, 2, 2, 2, false, false}, {3, 1, 1, 2, 1, 0, 0, 0, true, false}, /* asymmetric */
+    {2, 3, 2, 1, 0, 1, 1, 0, true, false},  {4, 4, 3, 2, 2, 1, 0, 2, true, false},
+    {0, 0, 0, 0, 0, 0, 0, 0, false, true}, /* global */
 };
 #define NWIN (sizeof windows / sizeof windows[0])
 
@@ -263,7 +265,8 @@ static int sweep_shape(const win *w, pb_layout l, int64_t n, int64_t c, int64_t 
             if (alg != PB_ALG_MAX && dir == PB_DIR_FWD_TRAIN) continue;
             for (int f = 0; f < FILL_COUNT; f++) {
                 if (alg != PB_ALG_MAX && f == FILL_TIES) continue;
-                ck_assert_msg(check_case(&d, (pb_dir)dir, (fill)f, off), "case failed (see stderr)");
+                ck_assert_msg(check_case(&d, (pb_dir)dir, (fill)f, off),
+                              "case failed (see stderr)");
                 runs++;
             }
         }
@@ -311,8 +314,7 @@ START_TEST(test_worked_example)
     pb_desc_init(&d);
     d.c = 1, d.ih = 2, d.iw = 6, d.kh = d.kw = 2;
     ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
-    const float src[12] = {5, 1, 9, NAN, -0.0f, 0.0f,
-                           5, 2, 1, 3, 0.0f, -0.0f};
+    const float src[12] = {5, 1, 9, NAN, -0.0f, 0.0f, 5, 2, 1, 3, 0.0f, -0.0f};
     float dst[3];
     int32_t ws[3];
     pb_args a = {.src = src, .dst = dst, .ws = ws};
@@ -341,7 +343,8 @@ START_TEST(test_all_neg_inf)
     for (int l = 0; l < PB_LAYOUT_COUNT; l++) {
         pb_desc d;
         pb_desc_init(&d);
-        d.c = 1, d.ih = 3, d.iw = 3, d.kh = d.kw = 3, d.sh = d.sw = 2, d.pt = d.pb = d.pl = d.pr = 1;
+        d.c = 1, d.ih = 3, d.iw = 3, d.kh = d.kw = 3, d.sh = d.sw = 2,
+        d.pt = d.pb = d.pl = d.pr = 1;
         d.layout = (pb_layout)l;
         ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
         float src[9];
@@ -409,16 +412,24 @@ START_TEST(test_page_edges)
                         float *rds = malloc((size_t)d.src_elems * 4);
                         int32_t *rws = malloc((size_t)d.dst_elems * 4);
                         bool mx = alg == PB_ALG_MAX;
-                        pb_args r = {.src = src, .dst = rdst, .ws = mx ? rws : NULL,
-                                     .diff_dst = g, .diff_src = rds};
-                        pb_args a = {.src = src, .dst = dst, .ws = mx ? ws : NULL,
-                                     .diff_dst = g, .diff_src = ds};
+                        pb_args r = {.src = src,
+                                     .dst = rdst,
+                                     .ws = mx ? rws : NULL,
+                                     .diff_dst = g,
+                                     .diff_src = rds};
+                        pb_args a = {.src = src,
+                                     .dst = dst,
+                                     .ws = mx ? ws : NULL,
+                                     .diff_dst = g,
+                                     .diff_src = ds};
                         pb_dir fd = mx ? PB_DIR_FWD_TRAIN : PB_DIR_FWD_INF;
                         ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, fd, &r), PB_OK);
                         ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, fd, &a), PB_OK);
-                        ck_assert(compare_f(&d, fd, FILL_DISTINCT, "dst", dst, rdst, d.dst_elems, mx));
+                        ck_assert(
+                            compare_f(&d, fd, FILL_DISTINCT, "dst", dst, rdst, d.dst_elems, mx));
                         if (mx) ck_assert_mem_eq(ws, rws, (size_t)d.dst_elems * 4);
-                        ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_BWD, &r), PB_OK);
+                        ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_BWD, &r),
+                                         PB_OK);
                         a.ws = mx ? rws : NULL;
                         ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, PB_DIR_BWD, &a), PB_OK);
                         ck_assert(compare_f(&d, PB_DIR_BWD, FILL_DISTINCT, "diff_src", ds, rds,
@@ -455,8 +466,9 @@ START_TEST(test_nan_sweep)
                 pb_args a = {.src = src, .dst = dst, .ws = dir ? ws : NULL};
                 ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, (pb_dir)dir, &r), PB_OK);
                 ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, (pb_dir)dir, &a), PB_OK);
-                ck_assert_msg(compare_f(&d, (pb_dir)dir, FILL_SPECIAL, "dst", dst, rdst, d.dst_elems, true),
-                              "NaN at %lld", (long long)i);
+                ck_assert_msg(
+                    compare_f(&d, (pb_dir)dir, FILL_SPECIAL, "dst", dst, rdst, d.dst_elems, true),
+                    "NaN at %lld", (long long)i);
                 if (dir) ck_assert_mem_eq(ws, rws, (size_t)d.dst_elems * 4);
             }
             src[i] = keep;
@@ -479,19 +491,27 @@ START_TEST(test_slices_partition)
                 float *src = malloc((size_t)d.src_elems * 4), *g = malloc((size_t)d.dst_elems * 4);
                 float *d1 = malloc((size_t)d.dst_elems * 4), *d2 = malloc((size_t)d.dst_elems * 4);
                 float *s1 = malloc((size_t)d.src_elems * 4), *s2 = malloc((size_t)d.src_elems * 4);
-                int32_t *w1 = malloc((size_t)d.dst_elems * 4), *w2 = malloc((size_t)d.dst_elems * 4);
+                int32_t *w1 = malloc((size_t)d.dst_elems * 4),
+                        *w2 = malloc((size_t)d.dst_elems * 4);
                 fill_src(src, d.src_elems, FILL_TIES, true);
                 fill_diff_dst(g, d.dst_elems);
-                pb_args a1 = {.src = src, .dst = d1, .ws = alg == PB_ALG_MAX ? w1 : NULL,
-                              .diff_dst = g, .diff_src = s1};
-                pb_args a2 = {.src = src, .dst = d2, .ws = alg == PB_ALG_MAX ? w2 : NULL,
-                              .diff_dst = g, .diff_src = s2};
+                pb_args a1 = {.src = src,
+                              .dst = d1,
+                              .ws = alg == PB_ALG_MAX ? w1 : NULL,
+                              .diff_dst = g,
+                              .diff_src = s1};
+                pb_args a2 = {.src = src,
+                              .dst = d2,
+                              .ws = alg == PB_ALG_MAX ? w2 : NULL,
+                              .diff_dst = g,
+                              .diff_src = s2};
                 ck_assert_int_eq(pb_impl_avx512.fwd(&d, &a1, NULL), PB_OK);
                 int64_t rows = pb_fwd_rows(&d);
                 for (int64_t r = 0; r < rows; r += 1 + r % 3)
-                    ck_assert_int_eq(pb_impl_avx512.fwd_rows(&d, &a2, NULL, r,
-                                                             r + 1 + r % 3 < rows ? r + 1 + r % 3 : rows),
-                                     PB_OK);
+                    ck_assert_int_eq(
+                        pb_impl_avx512.fwd_rows(&d, &a2, NULL, r,
+                                                r + 1 + r % 3 < rows ? r + 1 + r % 3 : rows),
+                        PB_OK);
                 ck_assert_mem_eq(d1, d2, (size_t)d.dst_elems * 4);
                 if (alg == PB_ALG_MAX) {
                     ck_assert_mem_eq(w1, w2, (size_t)d.dst_elems * 4);
