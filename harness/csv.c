@@ -8,17 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static pb_status fail(char *msg, size_t len, pb_status st, const char *fmt, ...)
-{
-    if (msg && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, len, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 typedef struct strvec {
     char **v;
     size_t n, cap;
@@ -48,7 +37,7 @@ static char *read_all(const char *path, size_t *n, pb_status *st, char *msg, siz
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        *st = fail(msg, len, PB_ERR_IO, "%s: %s", path, strerror(errno));
+        *st = pb_errorf(msg, len, PB_ERR_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, m = 0;
@@ -63,12 +52,12 @@ static char *read_all(const char *path, size_t *n, pb_status *st, char *msg, siz
     bool bad = ferror(f);
     fclose(f);
     if (!buf) {
-        *st = fail(msg, len, PB_ERR_NOMEM, "%s: out of memory", path);
+        *st = pb_errorf(msg, len, PB_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
     if (bad) {
         free(buf);
-        *st = fail(msg, len, PB_ERR_IO, "%s: read error", path);
+        *st = pb_errorf(msg, len, PB_ERR_IO, "%s: read error", path);
         return NULL;
     }
     buf[m] = 0;
@@ -145,7 +134,7 @@ pb_status pb_csv_load(const char *path, pb_csv *t, char *msg, size_t msg_len)
     char *field = malloc(n + 1);
     if (!field) {
         free(buf);
-        return fail(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", path);
+        return pb_errorf(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", path);
     }
     size_t i = 0;
     st = PB_OK;
@@ -156,7 +145,7 @@ pb_status pb_csv_load(const char *path, pb_csv *t, char *msg, size_t msg_len)
             i++;
             for (;;) {
                 if (i >= n) {
-                    st = fail(msg, msg_len, PB_ERR_PARSE, "%s:%zu: unterminated quoted field", path, line);
+                    st = pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s:%zu: unterminated quoted field", path, line);
                     break;
                 }
                 if (buf[i] == '"') {
@@ -178,7 +167,7 @@ pb_status pb_csv_load(const char *path, pb_csv *t, char *msg, size_t msg_len)
         char *dup = strdup(field);
         if (!dup || !vec_push(&rec, dup)) {
             free(dup);
-            st = fail(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", path);
+            st = pb_errorf(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", path);
             break;
         }
         if (i < n && buf[i] == ',') {
@@ -187,7 +176,7 @@ pb_status pb_csv_load(const char *path, pb_csv *t, char *msg, size_t msg_len)
                 char *e = strdup("");
                 if (!e || !vec_push(&rec, e)) {
                     free(e);
-                    st = fail(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", path);
+                    st = pb_errorf(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", path);
                 }
             }
             continue;
@@ -197,16 +186,16 @@ pb_status pb_csv_load(const char *path, pb_csv *t, char *msg, size_t msg_len)
         if (i < n && buf[i] == '\n') i++;
         st = add_record(t, &rec, &rows_cap);
         if (st == PB_ERR_PARSE)
-            fail(msg, msg_len, st, "%s:%zu: more fields than the header's %zu", path, line, t->ncols);
+            pb_errorf(msg, msg_len, st, "%s:%zu: more fields than the header's %zu", path, line, t->ncols);
         else if (st != PB_OK)
-            fail(msg, msg_len, st, "%s: out of memory", path);
+            pb_errorf(msg, msg_len, st, "%s: out of memory", path);
         line++;
     }
     if (st == PB_OK && rec.n) st = add_record(t, &rec, &rows_cap);
     vec_free(&rec);
     free(field);
     free(buf);
-    if (st == PB_OK && !t->header) st = fail(msg, msg_len, PB_ERR_PARSE, "%s: empty file", path);
+    if (st == PB_OK && !t->header) st = pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s: empty file", path);
     if (st != PB_OK) pb_csv_free(t);
     return st;
 }

@@ -11,17 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static pb_status fail(char *msg, size_t len, pb_status st, const char *fmt, ...)
-{
-    if (msg && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, len, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
@@ -33,7 +22,7 @@ pb_status pb_gbrun_find_json(const char *dir, char *out, size_t out_len, char *m
 {
     if (!dir || !out || !out_len) return PB_ERR_NULL;
     DIR *d = opendir(dir);
-    if (!d) return fail(msg, msg_len, PB_ERR_IO, "%s: %s", dir, strerror(errno));
+    if (!d) return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: %s", dir, strerror(errno));
     char found[1024] = "";
     int count = 0;
     bool preferred = false;
@@ -49,13 +38,13 @@ pb_status pb_gbrun_find_json(const char *dir, char *out, size_t out_len, char *m
         count++;
     }
     closedir(d);
-    if (count == 0) return fail(msg, msg_len, PB_ERR_IO, "%s: no .json record in this directory", dir);
+    if (count == 0) return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: no .json record in this directory", dir);
     if (count > 1 && !preferred)
-        return fail(msg, msg_len, PB_ERR_IO, "%s: %d .json files, name one of them", dir, count);
+        return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: %d .json files, name one of them", dir, count);
     size_t dl = strlen(dir);
     while (dl > 1 && dir[dl - 1] == '/') dl--; /* "run/" -> "run/x.json" */
     int w = snprintf(out, out_len, "%.*s/%s", (int)dl, dir, found);
-    if (w < 0 || (size_t)w >= out_len) return fail(msg, msg_len, PB_ERR_IO, "%s: path too long", dir);
+    if (w < 0 || (size_t)w >= out_len) return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: path too long", dir);
     return PB_OK;
 }
 
@@ -98,7 +87,7 @@ static json_t *load_json(const char *path, char *msg, size_t len, pb_status *st)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        *st = fail(msg, len, PB_ERR_IO, "%s: %s", path, strerror(errno));
+        *st = pb_errorf(msg, len, PB_ERR_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -113,25 +102,25 @@ static json_t *load_json(const char *path, char *msg, size_t len, pb_status *st)
     bool rerr = ferror(f);
     fclose(f);
     if (!buf) {
-        *st = fail(msg, len, PB_ERR_NOMEM, "%s: out of memory", path);
+        *st = pb_errorf(msg, len, PB_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
     if (rerr) {
         free(buf);
-        *st = fail(msg, len, PB_ERR_IO, "%s: read error", path);
+        *st = pb_errorf(msg, len, PB_ERR_IO, "%s: read error", path);
         return NULL;
     }
     char *clean = sanitize(buf, n);
     free(buf);
     if (!clean) {
-        *st = fail(msg, len, PB_ERR_NOMEM, "%s: out of memory", path);
+        *st = pb_errorf(msg, len, PB_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
     json_error_t jerr;
     json_t *root = json_loads(clean, 0, &jerr);
     free(clean);
     if (!root) {
-        *st = fail(msg, len, PB_ERR_IO, "%s: not valid JSON: line %d: %s", path, jerr.line,
+        *st = pb_errorf(msg, len, PB_ERR_IO, "%s: not valid JSON: line %d: %s", path, jerr.line,
                    jerr.text);
         return NULL;
     }
@@ -295,7 +284,7 @@ pb_status pb_gbrun_load(const char *path, pb_gbrun *rec, char *msg, size_t msg_l
     memset(rec, 0, sizeof *rec);
     char file[1200];
     struct stat sb;
-    if (stat(path, &sb) != 0) return fail(msg, msg_len, PB_ERR_IO, "%s: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0) return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) {
         pb_status st = pb_gbrun_find_json(path, file, sizeof file, msg, msg_len);
         if (st != PB_OK) return st;
@@ -308,7 +297,7 @@ pb_status pb_gbrun_load(const char *path, pb_gbrun *rec, char *msg, size_t msg_l
     json_t *benchmarks = json_object_get(root, "benchmarks");
     if (!json_is_array(benchmarks)) {
         json_decref(root);
-        return fail(msg, msg_len, PB_ERR_PARSE, "%s: no \"benchmarks\" array: not a Google Benchmark record", file);
+        return pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s: no \"benchmarks\" array: not a Google Benchmark record", file);
     }
     json_t *exact_list = json_object_get(json_object_get(json_object_get(root, "context"), "poolbench"),
                                          "exact_counters");
@@ -325,14 +314,14 @@ pb_status pb_gbrun_load(const char *path, pb_gbrun *rec, char *msg, size_t msg_l
         if (!name) name = json_string_value(json_object_get(e, "name"));
         if (!name) {
             pb_gbrun_free(rec);
-            return fail(msg, msg_len, PB_ERR_PARSE, "%s: benchmarks[%zu] has no name", file, i);
+            return pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s: benchmarks[%zu] has no name", file, i);
         }
         const char *type = json_string_value(json_object_get(e, "run_type"));
         bool ok_unit;
         double scale = unit_to_ns(json_string_value(json_object_get(e, "time_unit")), &ok_unit);
         if (!ok_unit) {
             pb_gbrun_free(rec);
-            return fail(msg, msg_len, PB_ERR_PARSE, "%s: benchmarks[%zu]: unknown time_unit", file, i);
+            return pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s: benchmarks[%zu]: unknown time_unit", file, i);
         }
         pb_gbrun_case *c = get_case(rec, name);
         if (!c) goto nomem;
@@ -360,7 +349,7 @@ pb_status pb_gbrun_load(const char *path, pb_gbrun *rec, char *msg, size_t msg_l
     return PB_OK;
 nomem:
     pb_gbrun_free(rec);
-    return fail(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", file);
+    return pb_errorf(msg, msg_len, PB_ERR_NOMEM, "%s: out of memory", file);
 }
 
 void pb_gbrun_free(pb_gbrun *rec)

@@ -54,17 +54,6 @@ typedef struct seen {
     size_t len[T_COUNT];    /* its length in the string */
 } seen;
 
-static pb_status perr(char *msg, size_t len, pb_status st, const char *fmt, ...)
-{
-    if (msg && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, len, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 /* "bad token 'TOK' at POS in "S": REASON" -- POS is 1-based. */
 static pb_status bad_token(char *msg, size_t len, pb_status st, const char *s, size_t pos,
                            size_t tlen, const char *fmt, ...)
@@ -74,7 +63,7 @@ static pb_status bad_token(char *msg, size_t len, pb_status st, const char *s, s
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    return perr(msg, len, st, "bad token '%.*s' at %zu in \"%s\": %s", (int)tlen, s + pos,
+    return pb_errorf(msg, len, st, "bad token '%.*s' at %zu in \"%s\": %s", (int)tlen, s + pos,
                 pos + 1, s, reason);
 }
 
@@ -133,9 +122,9 @@ static pb_status scan(const char *s, seen *sn, char *msg, size_t len)
         if (lend == start) {
             if (!is_digit(c)) {
                 if (c >= 0x20 && c < 0x7f)
-                    return perr(msg, len, PB_ERR_PARSE, "bad character '%c' at %zu in \"%s\"",
+                    return pb_errorf(msg, len, PB_ERR_PARSE, "bad character '%c' at %zu in \"%s\"",
                                 c, start + 1, s);
-                return perr(msg, len, PB_ERR_PARSE, "bad character 0x%02x at %zu in \"%s\"",
+                return pb_errorf(msg, len, PB_ERR_PARSE, "bad character 0x%02x at %zu in \"%s\"",
                             (unsigned)(unsigned char)c, start + 1, s);
             }
             while (is_digit(s[i])) i++;
@@ -206,8 +195,8 @@ static int64_t pick(const seen *sn, tok shortf, tok own, tok copy, int64_t dflt)
 pb_status pb_problem_parse(const char *s, pb_desc *d, char *msg, size_t msg_len)
 {
     if (msg && msg_len) msg[0] = '\0';
-    if (!s || !d) return perr(msg, msg_len, PB_ERR_NULL, "problem string or descriptor is NULL");
-    if (s[0] == '\0') return perr(msg, msg_len, PB_ERR_PARSE, "empty problem string");
+    if (!s || !d) return pb_errorf(msg, msg_len, PB_ERR_NULL, "problem string or descriptor is NULL");
+    if (s[0] == '\0') return pb_errorf(msg, msg_len, PB_ERR_PARSE, "empty problem string");
 
     seen sn;
     memset(&sn, 0, sizeof sn);
@@ -215,12 +204,12 @@ pb_status pb_problem_parse(const char *s, pb_desc *d, char *msg, size_t msg_len)
     if (st != PB_OK) return st;
 
     /* required tokens: the plane and the window (or global) */
-    if (!has(&sn, T_IC)) return perr(msg, msg_len, PB_ERR_PARSE, "missing 'ic' in \"%s\"", s);
+    if (!has(&sn, T_IC)) return pb_errorf(msg, msg_len, PB_ERR_PARSE, "missing 'ic' in \"%s\"", s);
     if (!has(&sn, T_IH))
-        return perr(msg, msg_len, PB_ERR_PARSE, "missing 'ih' in \"%s\" (iw alone is not enough)",
+        return pb_errorf(msg, msg_len, PB_ERR_PARSE, "missing 'ih' in \"%s\" (iw alone is not enough)",
                     s);
     if (!has(&sn, T_GLOBAL) && !has(&sn, T_K) && !has(&sn, T_KH))
-        return perr(msg, msg_len, PB_ERR_PARSE,
+        return pb_errorf(msg, msg_len, PB_ERR_PARSE,
                     "missing window in \"%s\": give 'kh' (or 'k') or 'global'", s);
     /* pb_desc reads stride 0 as "not given", so an explicit 0 is refused
      * here, where it is still visible */
@@ -265,7 +254,7 @@ pb_status pb_problem_parse(const char *s, pb_desc *d, char *msg, size_t msg_len)
 
     char fmsg[256];
     st = pb_desc_finalize(&t, fmsg, sizeof fmsg);
-    if (st != PB_OK) return perr(msg, msg_len, st, "%s in \"%s\"", fmsg, s);
+    if (st != PB_OK) return pb_errorf(msg, msg_len, st, "%s in \"%s\"", fmsg, s);
 
     /* oh / ow are only checked: they restate what the rest implies, so a
      * mismatch is a typo in the string or a misunderstanding of the rule */

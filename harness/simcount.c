@@ -35,17 +35,6 @@ void pb_sim_values(const pb_simcount *s, double values[PB_SIM_NCOUNTERS])
     for (int i = 0; i < PB_SIM_NCOUNTERS; i++) values[i] = (double)*field((pb_simcount *)s, i);
 }
 
-static pb_status fail(char *msg, size_t len, pb_status st, const char *fmt, ...)
-{
-    if (msg && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, len, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 /* Copies src into dst (n bytes), truncating. */
 static void copy_str(char *dst, size_t n, const char *src)
 {
@@ -65,7 +54,7 @@ pb_status pb_sim_parse_callgrind(const char *path, pb_simcount *out, char *msg, 
 {
     if (!path || !out) return PB_ERR_NULL;
     FILE *f = fopen(path, "r");
-    if (!f) return fail(msg, msg_len, PB_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!f) return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: %s", path, strerror(errno));
     pb_simcount s;
     memset(&s, 0, sizeof s);
     char line[4096], events[512] = "", totals[1024] = "", summary[1024] = "";
@@ -81,21 +70,21 @@ pb_status pb_sim_parse_callgrind(const char *path, pb_simcount *out, char *msg, 
     }
     bool rerr = ferror(f);
     fclose(f);
-    if (rerr) return fail(msg, msg_len, PB_ERR_IO, "%s: read error", path);
+    if (rerr) return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: read error", path);
     const char *vals = totals[0] ? totals : summary;
     if (!events[0] || !vals[0])
-        return fail(msg, msg_len, PB_ERR_PARSE, "%s: no events:/totals: lines (not callgrind output?)", path);
+        return pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s: no events:/totals: lines (not callgrind output?)", path);
 
     /* the events line must be exactly callgrind's cache-simulation set */
     char *save = NULL, *tok = strtok_r(events, " \t", &save);
     int ne = 0;
     for (; tok; tok = strtok_r(NULL, " \t", &save), ne++)
         if (ne >= PB_SIM_NCOUNTERS || strcmp(tok, cg_events[ne]) != 0)
-            return fail(msg, msg_len, PB_ERR_PARSE,
+            return pb_errorf(msg, msg_len, PB_ERR_PARSE,
                         "%s: events are not Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (run with --cache-sim=yes)",
                         path);
     if (ne != PB_SIM_NCOUNTERS)
-        return fail(msg, msg_len, PB_ERR_PARSE, "%s: %d events, want %d (run with --cache-sim=yes)", path,
+        return pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s: %d events, want %d (run with --cache-sim=yes)", path,
                     ne, PB_SIM_NCOUNTERS);
     const char *p = vals;
     for (int i = 0; i < PB_SIM_NCOUNTERS; i++) {
@@ -105,12 +94,12 @@ pb_status pb_sim_parse_callgrind(const char *path, pb_simcount *out, char *msg, 
         errno = 0;
         unsigned long long v = strtoull(p, &end, 10);
         if (end == p || errno || (*end && *end != ' ' && *end != '\t'))
-            return fail(msg, msg_len, PB_ERR_PARSE, "%s: bad count in totals line: '%s'", path, vals);
+            return pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s: bad count in totals line: '%s'", path, vals);
         *field(&s, i) = v;
         p = end;
     }
     while (*p == ' ' || *p == '\t') p++;
-    if (*p) return fail(msg, msg_len, PB_ERR_PARSE, "%s: more totals than events: '%s'", path, vals);
+    if (*p) return pb_errorf(msg, msg_len, PB_ERR_PARSE, "%s: more totals than events: '%s'", path, vals);
     *out = s;
     return PB_OK;
 }
@@ -149,9 +138,9 @@ pb_status pb_sim_available(const pb_sim_config *cfg, char *why, size_t why_len)
     char *argv[] = {(char *)valgrind_prog(cfg), (char *)"--version", NULL};
     int st = spawn(argv, fd);
     if (fd >= 0) close(fd);
-    if (st < 0) return fail(why, why_len, PB_ERR_IO, "cannot start %s: %s", argv[0], strerror(errno));
+    if (st < 0) return pb_errorf(why, why_len, PB_ERR_IO, "cannot start %s: %s", argv[0], strerror(errno));
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        return fail(why, why_len, PB_ERR_IO, "%s not found or not working (install valgrind)", argv[0]);
+        return pb_errorf(why, why_len, PB_ERR_IO, "%s not found or not working (install valgrind)", argv[0]);
     return PB_OK;
 }
 
@@ -200,12 +189,12 @@ pb_status pb_sim_run(const char *exe, const pb_sim_case *c, const pb_sim_config 
     snprintf(cg_path, sizeof cg_path, "%s/poolbench-cg-XXXXXX", tmp);
     snprintf(log_path, sizeof log_path, "%s/poolbench-cglog-XXXXXX", tmp);
     int cg_fd = mkstemp(cg_path);
-    if (cg_fd < 0) return fail(msg, msg_len, PB_ERR_IO, "%s: %s", cg_path, strerror(errno));
+    if (cg_fd < 0) return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: %s", cg_path, strerror(errno));
     close(cg_fd);
     int log_fd = mkstemp(log_path);
     if (log_fd < 0) {
         unlink(cg_path);
-        return fail(msg, msg_len, PB_ERR_IO, "%s: %s", log_path, strerror(errno));
+        return pb_errorf(msg, msg_len, PB_ERR_IO, "%s: %s", log_path, strerror(errno));
     }
     unlink(log_path); /* the open descriptor keeps it until we close it */
 
@@ -243,13 +232,13 @@ pb_status pb_sim_run(const char *exe, const pb_sim_case *c, const pb_sim_config 
     pb_status res = PB_OK;
     char reason[512];
     if (st < 0) {
-        res = fail(msg, msg_len, PB_ERR_LIBRARY, "cannot start %s: %s", argv[0], strerror(errno));
+        res = pb_errorf(msg, msg_len, PB_ERR_LIBRARY, "cannot start %s: %s", argv[0], strerror(errno));
     } else if (WIFEXITED(st) && WEXITSTATUS(st) == PB_SIM_CASE_DECLINED) {
         last_reason(log_fd, reason, sizeof reason);
-        res = fail(msg, msg_len, PB_ERR_UNSUPPORTED, "%s", reason);
+        res = pb_errorf(msg, msg_len, PB_ERR_UNSUPPORTED, "%s", reason);
     } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         last_reason(log_fd, reason, sizeof reason);
-        res = fail(msg, msg_len, PB_ERR_LIBRARY, "%s under valgrind %s %d: %s", c->impl,
+        res = pb_errorf(msg, msg_len, PB_ERR_LIBRARY, "%s under valgrind %s %d: %s", c->impl,
                    WIFEXITED(st) ? "exited with" : "killed by signal",
                    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), reason);
     } else {
@@ -282,7 +271,7 @@ static void fill(float *p, int64_t n, uint64_t seed)
 
 pb_status pb_sim_case_exec(const pb_sim_case *c, const char **ran, char *msg, size_t msg_len)
 {
-    if (!c || !c->impl || !c->problem) return fail(msg, msg_len, PB_ERR_NULL, "missing case fields");
+    if (!c || !c->impl || !c->problem) return pb_errorf(msg, msg_len, PB_ERR_NULL, "missing case fields");
     pb_desc d;
     pb_desc_init(&d);
     d.alg = c->alg;
@@ -290,15 +279,15 @@ pb_status pb_sim_case_exec(const pb_sim_case *c, const char **ran, char *msg, si
     d.threads = 1; /* one thread: counts must not depend on interleaving */
     char pmsg[256];
     pb_status st = pb_problem_parse(c->problem, &d, pmsg, sizeof pmsg);
-    if (st != PB_OK) return fail(msg, msg_len, st, "problem '%s': %s", c->problem, pmsg);
-    if ((unsigned)c->dir >= PB_DIR_COUNT) return fail(msg, msg_len, PB_ERR_DIR, "bad direction");
+    if (st != PB_OK) return pb_errorf(msg, msg_len, st, "problem '%s': %s", c->problem, pmsg);
+    if ((unsigned)c->dir >= PB_DIR_COUNT) return pb_errorf(msg, msg_len, PB_ERR_DIR, "bad direction");
     const pb_impl *impl = strcmp(c->impl, "best") == 0 ? pb_impl_best(&d, c->dir) : pb_impl_find(c->impl);
-    if (!impl) return fail(msg, msg_len, PB_ERR_UNKNOWN_NAME, "no implementation '%s'", c->impl);
+    if (!impl) return pb_errorf(msg, msg_len, PB_ERR_UNKNOWN_NAME, "no implementation '%s'", c->impl);
     if (ran) *ran = impl->name;
     const char *why = NULL;
     if (!pb_impl_accepts(impl, &d, c->dir, &why)) {
         bool vg = RUNNING_ON_VALGRIND && impl->isa == PB_ISA_AVX512;
-        return fail(msg, msg_len, PB_ERR_UNSUPPORTED, "%s declines %s %s %s: %s%s", impl->name,
+        return pb_errorf(msg, msg_len, PB_ERR_UNSUPPORTED, "%s declines %s %s %s: %s%s", impl->name,
                     pb_alg_name(d.alg), pb_layout_name(d.layout), pb_dir_name(c->dir), why,
                     vg ? " (valgrind does not emulate AVX-512)" : "");
     }
@@ -311,7 +300,7 @@ pb_status pb_sim_case_exec(const pb_sim_case *c, const char **ran, char *msg, si
     void *state = NULL;
     bool prepared = false;
     if (!src || !dst || !ws || !diff_dst || !diff_src) {
-        st = fail(msg, msg_len, PB_ERR_NOMEM, "out of memory for %s", c->problem);
+        st = pb_errorf(msg, msg_len, PB_ERR_NOMEM, "out of memory for %s", c->problem);
         goto out;
     }
     fill(src, d.src_elems, 1);
@@ -324,14 +313,14 @@ pb_status pb_sim_case_exec(const pb_sim_case *c, const char **ran, char *msg, si
         /* backward of max needs the argmax: the reference computes it */
         st = pb_impl_run(pb_impl_reference(), &d, PB_DIR_FWD_TRAIN, &a);
         if (st != PB_OK) {
-            fail(msg, msg_len, st, "reference forward for the argmax failed: %s", pb_status_str(st));
+            pb_errorf(msg, msg_len, st, "reference forward for the argmax failed: %s", pb_status_str(st));
             goto out;
         }
     }
     if (impl->prepare) {
         st = impl->prepare(&d, c->dir, &a, &state);
         if (st != PB_OK) {
-            fail(msg, msg_len, st, "%s prepare: %s", impl->name, pb_status_str(st));
+            pb_errorf(msg, msg_len, st, "%s prepare: %s", impl->name, pb_status_str(st));
             goto out;
         }
     }
@@ -344,7 +333,7 @@ pb_status pb_sim_case_exec(const pb_sim_case *c, const char **ran, char *msg, si
     CALLGRIND_TOGGLE_COLLECT;
     CALLGRIND_STOP_INSTRUMENTATION;
     if (st == PB_OK) st = st2;
-    if (st != PB_OK) fail(msg, msg_len, st, "%s: %s", impl->name, pb_status_str(st));
+    if (st != PB_OK) pb_errorf(msg, msg_len, st, "%s: %s", impl->name, pb_status_str(st));
 out:
     if (prepared && impl->release) impl->release(state);
     free(src);

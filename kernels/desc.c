@@ -152,7 +152,7 @@ int64_t pb_divisor(const pb_desc *d, int64_t oh, int64_t ow)
     return (y.t_hi - y.t_lo) * (x.t_hi - x.t_lo);
 }
 
-static pb_status fail(char *msg, size_t len, pb_status st, const char *fmt, ...)
+pb_status pb_errorf(char *msg, size_t len, pb_status st, const char *fmt, ...)
 {
     if (msg && len) {
         va_list ap;
@@ -172,23 +172,23 @@ static pb_status check_axis(const char *axis, int64_t in, int64_t k, int64_t s, 
                             int64_t phi, int64_t dil, bool ceil_mode, int64_t *out, char *msg,
                             size_t len)
 {
-    if (k < 1) return fail(msg, len, PB_ERR_WINDOW, "window k%s=%lld must be >= 1", axis, (long long)k);
-    if (s < 1) return fail(msg, len, PB_ERR_STRIDE, "stride s%s=%lld must be >= 1", axis, (long long)s);
+    if (k < 1) return pb_errorf(msg, len, PB_ERR_WINDOW, "window k%s=%lld must be >= 1", axis, (long long)k);
+    if (s < 1) return pb_errorf(msg, len, PB_ERR_STRIDE, "stride s%s=%lld must be >= 1", axis, (long long)s);
     if (dil < 1)
-        return fail(msg, len, PB_ERR_DILATION, "dilation d%s=%lld must be >= 1", axis, (long long)dil);
+        return pb_errorf(msg, len, PB_ERR_DILATION, "dilation d%s=%lld must be >= 1", axis, (long long)dil);
     if (plo < 0 || phi < 0)
-        return fail(msg, len, PB_ERR_PADDING, "padding along %s must be >= 0", axis);
+        return pb_errorf(msg, len, PB_ERR_PADDING, "padding along %s must be >= 0", axis);
     if (plo > k / 2 || phi > k / 2)
-        return fail(msg, len, PB_ERR_PADDING,
+        return pb_errorf(msg, len, PB_ERR_PADDING,
                     "padding along %s (%lld,%lld) exceeds half the window k%s=%lld", axis,
                     (long long)plo, (long long)phi, axis, (long long)k);
     int64_t span;
     if (!mul_ok(dil, k - 1, &span) || span > INT32_MAX || in > INT32_MAX || k > INT32_MAX ||
         s > INT32_MAX)
-        return fail(msg, len, PB_ERR_OVERFLOW, "window or input along %s too large", axis);
+        return pb_errorf(msg, len, PB_ERR_OVERFLOW, "window or input along %s too large", axis);
     int64_t o = pb_out_size(in, k, s, plo, phi, dil, ceil_mode);
     if (o < 1)
-        return fail(msg, len, PB_ERR_OUTPUT,
+        return pb_errorf(msg, len, PB_ERR_OUTPUT,
                     "output along %s is %lld: the window (%lld taps, dilation %lld) does not fit "
                     "input %lld with padding %lld+%lld",
                     axis, (long long)o, (long long)k, (long long)dil, (long long)in,
@@ -198,7 +198,7 @@ static pb_status check_axis(const char *axis, int64_t in, int64_t k, int64_t s, 
     for (int64_t i = 0; i < o && i * s < plo; i++) {
         pb_axis_window w = pb_axis_window_at(i, in, k, s, plo, phi, dil);
         if (w.t_hi <= w.t_lo)
-            return fail(msg, len, PB_ERR_EMPTY_WINDOW,
+            return pb_errorf(msg, len, PB_ERR_EMPTY_WINDOW,
                         "window %lld along %s taps no input element (only padding)",
                         (long long)i, axis);
     }
@@ -209,20 +209,20 @@ static pb_status check_axis(const char *axis, int64_t in, int64_t k, int64_t s, 
 pb_status pb_desc_finalize(pb_desc *d, char *msg, size_t len)
 {
     if (msg && len) msg[0] = '\0';
-    if (!d) return fail(msg, len, PB_ERR_NULL, "descriptor is NULL");
+    if (!d) return pb_errorf(msg, len, PB_ERR_NULL, "descriptor is NULL");
     if ((unsigned)d->alg >= PB_ALG_COUNT)
-        return fail(msg, len, PB_ERR_ALG, "unknown algorithm %d", (int)d->alg);
+        return pb_errorf(msg, len, PB_ERR_ALG, "unknown algorithm %d", (int)d->alg);
     if ((unsigned)d->layout >= PB_LAYOUT_COUNT)
-        return fail(msg, len, PB_ERR_LAYOUT, "unknown layout %d", (int)d->layout);
+        return pb_errorf(msg, len, PB_ERR_LAYOUT, "unknown layout %d", (int)d->layout);
     if ((unsigned)d->dtype >= PB_DT_COUNT)
-        return fail(msg, len, PB_ERR_DTYPE, "unknown data type %d", (int)d->dtype);
+        return pb_errorf(msg, len, PB_ERR_DTYPE, "unknown data type %d", (int)d->dtype);
     const struct { const char *name; int64_t v; } dims[] = {
         {"mb", d->n}, {"ic", d->c}, {"ih", d->ih}, {"iw", d->iw}};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
         if (dims[i].v < 1)
-            return fail(msg, len, PB_ERR_SHAPE, "%s=%lld must be >= 1", dims[i].name,
+            return pb_errorf(msg, len, PB_ERR_SHAPE, "%s=%lld must be >= 1", dims[i].name,
                         (long long)dims[i].v);
-    if (d->threads < 0) return fail(msg, len, PB_ERR_SHAPE, "threads=%d must be >= 0", d->threads);
+    if (d->threads < 0) return pb_errorf(msg, len, PB_ERR_SHAPE, "threads=%d must be >= 0", d->threads);
 
     if (d->global) {
         d->kh = d->ih;
@@ -244,21 +244,21 @@ pb_status pb_desc_finalize(pb_desc *d, char *msg, size_t len)
 
     int64_t nc, plane, src, dst, bytes;
     if (!mul_ok(d->ih, d->iw, &plane) || plane > INT32_MAX)
-        return fail(msg, len, PB_ERR_OVERFLOW,
+        return pb_errorf(msg, len, PB_ERR_OVERFLOW,
                     "plane ih*iw does not fit the int32 argmax index");
     if (!mul_ok(d->n, d->c, &nc) || !mul_ok(nc, plane, &src) || !mul_ok(nc, d->oh * d->ow, &dst) ||
         !mul_ok(src, (int64_t)sizeof(float), &bytes))
-        return fail(msg, len, PB_ERR_OVERFLOW, "element count mb*ic*ih*iw overflows 64 bits");
+        return pb_errorf(msg, len, PB_ERR_OVERFLOW, "element count mb*ic*ih*iw overflows 64 bits");
     if (bytes > PB_MAX_BUFFER_BYTES)
-        return fail(msg, len, PB_ERR_TOO_LARGE,
+        return pb_errorf(msg, len, PB_ERR_TOO_LARGE,
                     "source tensor needs %lld bytes, over the %lld-byte limit", (long long)bytes,
                     (long long)PB_MAX_BUFFER_BYTES);
     /* padding can make dst up to 4x src (ih = iw = 1, k2 s1 p1 gives 2x2),
      * so dst (and the same-sized int32 argmax workspace) is checked too */
     if (!mul_ok(dst, (int64_t)sizeof(float), &bytes))
-        return fail(msg, len, PB_ERR_OVERFLOW, "element count mb*ic*oh*ow overflows 64 bits");
+        return pb_errorf(msg, len, PB_ERR_OVERFLOW, "element count mb*ic*oh*ow overflows 64 bits");
     if (bytes > PB_MAX_BUFFER_BYTES)
-        return fail(msg, len, PB_ERR_TOO_LARGE,
+        return pb_errorf(msg, len, PB_ERR_TOO_LARGE,
                     "destination tensor needs %lld bytes, over the %lld-byte limit",
                     (long long)bytes, (long long)PB_MAX_BUFFER_BYTES);
     d->src_elems = src;

@@ -71,6 +71,12 @@ typedef enum pb_status {
 
 const char *pb_status_str(pb_status s);
 
+/* Writes a printf-style one-line message into msg (msg_len bytes; nothing
+ * when msg is NULL or msg_len is 0) and returns st: the one way every
+ * validating function reports why it failed. */
+pb_status pb_errorf(char *msg, size_t msg_len, pb_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* One buffer may not exceed this many bytes (a sane limit for a 24 GiB
  * machine; a descriptor that needs more is rejected, not attempted). */
 #define PB_MAX_BUFFER_BYTES ((int64_t)8 << 30)
