@@ -113,7 +113,7 @@ static pb_status compare_case(const pb_gbrun_case *o, const pb_gbrun_case *n, co
     if (significant && row->change > opts->threshold) row->verdict = PB_CMP_SLOWER;
     else if (significant && row->change < -opts->threshold) row->verdict = PB_CMP_FASTER;
     else row->verdict = PB_CMP_SAME;
-    if (row->verdict == PB_CMP_SLOWER) row->regression = true;
+    if (row->verdict == PB_CMP_SLOWER && !opts->exact_only) row->regression = true;
     return PB_OK;
 }
 
@@ -250,6 +250,8 @@ static void print_md(const pb_comparison *c, FILE *f)
     fprintf(f, "# poolbench compare\n\nOLD: `%s`  \nNEW: `%s`  \n", c->old_path, c->new_path);
     fprintf(f, "metric %s, threshold %.1f%%, alpha %g\n\n", c->opts.cpu_time ? "cpu_time" : "real_time",
             100 * c->opts.threshold, c->opts.alpha);
+    if (c->opts.exact_only)
+        fprintf(f, "Exact counters only (--exact-only): the timings below are shown, not judged.\n\n");
     fprintf(f, "| case | old | new | change | p-value | reps | verdict |\n");
     fprintf(f, "|:-----|----:|----:|-------:|--------:|-----:|:--------|\n");
     bool untested = false;
@@ -351,7 +353,8 @@ static void print_csv(const pb_comparison *c, FILE *f)
         csv_num(f, r->change);
         csv_num(f, r->p);
         /* the row's own regression: counters report theirs below */
-        bool time_regression = r->verdict == PB_CMP_SLOWER || (r->verdict == PB_CMP_ERROR && r->regression);
+        bool time_regression = (r->verdict == PB_CMP_SLOWER && !c->opts.exact_only) ||
+                               (r->verdict == PB_CMP_ERROR && r->regression);
         fprintf(f, ",%zu,%zu,%s,%d\n", r->old_n, r->new_n, pb_cmp_verdict_name(r->verdict),
                 time_regression);
         for (size_t k = 0; k < r->ncounters; k++) {
@@ -386,6 +389,7 @@ static json_t *build_json(const pb_comparison *c)
     json_object_set_new(root, "metric", json_string(c->opts.cpu_time ? "cpu_time" : "real_time"));
     json_object_set_new(root, "threshold", json_real(c->opts.threshold));
     json_object_set_new(root, "alpha", json_real(c->opts.alpha));
+    json_object_set_new(root, "exact_only", json_boolean(c->opts.exact_only));
     for (size_t i = 0; i < c->nrows; i++) {
         const pb_cmp_row *r = &c->rows[i];
         json_t *o = json_object(), *ctr = json_array();
@@ -449,13 +453,15 @@ pb_status pb_compare_print(const pb_comparison *c, pb_cmp_format fmt, FILE *f)
 
 static const char usage[] =
     "usage: poolbench compare [--threshold PCT] [--alpha A] [--metric real_time|cpu_time]\n"
-    "                         [--format md|csv|json] [--filter REGEX] OLD NEW\n"
+    "                         [--format md|csv|json] [--filter REGEX] [--exact-only] OLD NEW\n"
     "  OLD, NEW       run directories (results/<host>/<run>/) or their JSON files\n"
     "  --threshold    relative change that counts, in percent (default 5)\n"
     "  --alpha        significance level of the Mann-Whitney U test (default 0.05)\n"
     "  --metric       which Google Benchmark time to compare (default real_time)\n"
     "  --format       md (default), csv or json\n"
     "  --filter       only cases whose name matches this POSIX extended regex\n"
+    "  --exact-only   only exact counters (bench --counters sim) and new failures\n"
+    "                 decide the exit status; timings are shown, not judged\n"
     "exit status: 0 no regression, 1 a significant regression beyond the threshold,\n"
     "2 bad usage or unreadable input\n";
 
@@ -498,6 +504,10 @@ int pb_compare_main(int argc, char **argv, FILE *out, FILE *err)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, out);
             return 0;
+        }
+        if (strcmp(argv[i], "--exact-only") == 0) {
+            opts.exact_only = true;
+            continue;
         }
         if ((v = opt_value(argc, argv, &i, "--threshold", &m)), m) {
             double t;

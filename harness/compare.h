@@ -18,7 +18,8 @@
  * deterministic: every change is reported with its relative difference,
  * and an increase beyond the threshold counts as a regression.
  * A case that failed (error_occurred) in NEW but not in OLD is a
- * regression too.  Cases found on one side only are listed, never dropped.
+ * regression too.  With exact_only, slower timings are reported but do not
+ * count: exact counters and failures alone decide.  Cases found on one side only are listed, never dropped.
  * The geometric mean of new/old median ratios is over the cases timed on
  * both sides.
  */
@@ -39,6 +40,9 @@ typedef struct pb_compare_opts {
     bool cpu_time;      /* compare cpu_time instead of real_time */
     const char *filter; /* POSIX extended regex: only cases whose name
                            matches (either side); NULL: all */
+    bool exact_only;    /* only exact counters (and new failures) decide;
+                           timings are shown, not judged: the gate for
+                           noisy machines with `bench --counters sim` */
 } pb_compare_opts;
 
 typedef enum pb_cmp_verdict {

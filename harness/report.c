@@ -555,7 +555,10 @@ static void fmt_bytes(double b, char *buf, size_t len)
     else snprintf(buf, len, "%g B", b);
 }
 
-static pb_status fig_sweep(const rrun *r, const char *rdir, const char *dir, figure *fig, char *msg, size_t mlen)
+/* One figure per direction and thread count (the reference depends on
+ * both). */
+static pb_status fig_sweep(const rrun *r, const char *rdir, const char *dir, int nthreads, bool split_threads,
+                           figure *fig, char *msg, size_t mlen)
 {
     /* series: implementation (+ layout and threads when they vary) */
     const rcase **pick = malloc((r->n + 1) * sizeof *pick);
@@ -565,7 +568,9 @@ static pb_status fig_sweep(const rrun *r, const char *rdir, const char *dir, fig
     char tbuf[512][8];
     for (size_t i = 0; i < r->n; i++) {
         const rcase *c = &r->c[i];
-        if (!c->ok || !c->sweep || strcmp(c->dir, dir) != 0 || !isfinite(c->bytes_total)) continue;
+        if (!c->ok || !c->sweep || strcmp(c->dir, dir) != 0 || !isfinite(c->bytes_total) ||
+            c->threads != nthreads)
+            continue;
         pick[np++] = c;
         set_add(&sizes, c->problem);
         set_add(&layouts, c->layout);
@@ -579,7 +584,8 @@ static pb_status fig_sweep(const rrun *r, const char *rdir, const char *dir, fig
         return PB_OK;
     }
     qsort(pick, np, sizeof *pick, cmp_rcase_bytes);
-    snprintf(fig->name, sizeof fig->name, "sweep_%s", dir);
+    if (split_threads) snprintf(fig->name, sizeof fig->name, "sweep_%s_t%d", dir, nthreads);
+    else snprintf(fig->name, sizeof fig->name, "sweep_%s", dir);
     char path[PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/%s.dat", rdir, fig->name);
     FILE *d = fopen(path, "w");
@@ -636,7 +642,8 @@ static pb_status fig_sweep(const rrun *r, const char *rdir, const char *dir, fig
     pb_dir dv;
     static const char *const dir_words[] = {"forward inference", "forward training", "backward"};
     const char *dw = pb_dir_parse(dir, &dv) == PB_OK ? dir_words[dv] : dir;
-    snprintf(fig->title, sizeof fig->title, "Cache-size sweep: 2x2/2 max pooling, %s (%s)", dw, dir);
+    snprintf(fig->title, sizeof fig->title, "Cache-size sweep: 2x2/2 max pooling, %s (%s), %d thread%s", dw, dir,
+             nthreads, nthreads == 1 ? "" : "s");
     int w = 1000, h = 620;
     FILE *f = gp_open(rdir, r, fig->name, fig->title, w, h);
     if (!f) return pb_errorf(msg, mlen, PB_ERR_IO, "%s/%s.gp: %s", rdir, fig->name, strerror(errno));
@@ -1184,6 +1191,27 @@ static pb_status write_html(const rrun *r, const char *rdir, const figlist *figs
 
 /* ---- entry points ---- */
 
+/* Removes what an earlier report wrote into rdir (figures of a kind this
+ * record no longer has would otherwise linger beside the new ones). */
+static void clean_report_dir(const char *rdir)
+{
+    DIR *d = opendir(rdir);
+    if (!d) return;
+    static const char *const ext[] = {".png", ".svg", ".dat", ".gp", ".log"};
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        bool ours = !strcmp(e->d_name, "report.md") || !strcmp(e->d_name, "report.html");
+        for (size_t k = 0; k < sizeof ext / sizeof ext[0] && !ours; k++) {
+            size_t x = strlen(ext[k]);
+            ours = l > x && !strcmp(e->d_name + l - x, ext[k]);
+        }
+        char p[PATH_MAX + 300];
+        if (ours && join(p, sizeof p, rdir, e->d_name)) unlink(p);
+    }
+    closedir(d);
+}
+
 pb_status pb_report_run(const char *run_dir, const pb_report_opts *opts, char *report_dir,
                         size_t report_dir_len, char *msg, size_t msg_len)
 {
@@ -1200,6 +1228,7 @@ pb_status pb_report_run(const char *run_dir, const pb_report_opts *opts, char *r
         free_run(&r);
         return st;
     }
+    clean_report_dir(rdir);
     figlist *figs = calloc(1, sizeof *figs);
     if (!figs) {
         free_run(&r);
@@ -1226,7 +1255,16 @@ pb_status pb_report_run(const char *run_dir, const pb_report_opts *opts, char *r
             for (size_t k = 0; k < 3 && st == PB_OK; k++)
                 for (size_t t = 0; t < nt && st == PB_OK; t++)
                     st = fig_bars(&r, rdir, dirs[k], tv[t], nt > 1, (metric)m, &figs->f[figs->n++], msg, msg_len);
-        for (size_t k = 0; k < 3 && st == PB_OK; k++) st = fig_sweep(&r, rdir, dirs[k], &figs->f[figs->n++], msg, msg_len);
+        int sv[8];
+        size_t ns = 0;
+        for (size_t i = 0; i < r.n; i++) {
+            bool seen = false;
+            for (size_t k = 0; k < ns; k++) seen |= sv[k] == r.c[i].threads;
+            if (!seen && ns < 8 && r.c[i].ok && r.c[i].sweep) sv[ns++] = r.c[i].threads;
+        }
+        for (size_t k = 0; k < 3 && st == PB_OK; k++)
+            for (size_t t = 0; t < ns && st == PB_OK; t++)
+                st = fig_sweep(&r, rdir, dirs[k], sv[t], ns > 1, &figs->f[figs->n++], msg, msg_len);
         if (st == PB_OK) st = fig_threads(&r, rdir, &figs->f[figs->n++], msg, msg_len);
         if (st == PB_OK) st = fig_history(&r, rdir, opts, &figs->f[figs->n++], msg, msg_len);
         for (size_t i = 0; i < figs->n && st == PB_OK; i++)

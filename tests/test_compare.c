@@ -159,6 +159,11 @@ START_TEST(test_2x_slowdown)
     ck_assert_double_eq_tol(json_number_value(json_object_get(j, "geomean_ratio")), 2.0, 1e-9);
     json_decref(j);
 
+    /* --exact-only: the slowdown is shown, not judged (no exact counter) */
+    const char *eo[] = {"--exact-only", a, b};
+    ck_assert_int_eq(run_compare(eo, 3, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "| 100.00 us | 200.00 us | +100.0% | 0.0004 | 9/9 | slower |"));
+    ck_assert_ptr_nonnull(strstr(out, "Result: no regression"));
     /* the same pair reversed is a speed-up: verdict faster, exit 0 */
     const char *rev[] = {b, a};
     ck_assert_int_eq(run_compare(rev, 2, out, sizeof out, err, sizeof err), 0);
@@ -289,6 +294,10 @@ START_TEST(test_exact_counters)
     ck_assert_ptr_nonnull(strstr(out, "Exact counters: 2 compared, 2 changed."));
     ck_assert_ptr_nonnull(strstr(out, "| a | sim_Ir | 1000000 | 1000001 | +0.0% |\n"));
     ck_assert_ptr_nonnull(strstr(out, "| b | sim_Ir | 1000000 | 1100000 | +10.0% **regression** |\n"));
+    /* --exact-only: the counters still decide */
+    const char *eo[] = {"--exact-only", pa, pb};
+    ck_assert_int_eq(run_compare(eo, 3, out, sizeof out, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(out, "Exact counters only (--exact-only)"));
     const char *js[] = {"--format", "json", pa, pb};
     ck_assert_int_eq(run_compare(js, 4, out, sizeof out, err, sizeof err), 1);
     json_t *j = json_loads(out, 0, NULL);
