@@ -70,6 +70,9 @@ typedef struct opts {
     bool cold;
     const char *counters;
     bool sweep;         /* --sweep: the cache-size sweep problems */
+    size_t sweep_first; /* index of the first sweep problem in sel */
+    pb_selection sweep_sel; /* --sweep-impl (only its impls are used) */
+    unsigned sweep_algs, sweep_dirs;
     const char *out;
     char *gb_argv[MAX_SEL + 4];
     int gb_argc;
@@ -101,7 +104,8 @@ static void usage(FILE *f)
         "                    of one kernel call under valgrind (1-thread cases) [papi]\n"
         "  --sweep           add the cache-size sweep: 2x2/2 max, 64 channels,\n"
         "                    working sets ~20 KiB .. ~1 GiB (labels sweep:<KiB>K);\n"
-        "                    alone it selects max, fwd_inf and bwd\n"
+        "                    max, fwd_inf and bwd unless --alg/--dir say otherwise\n"
+        "  --sweep-impl NAMES implementations for the sweep problems [--impl]\n"
         "  --out DIR         results root [results]\n"
         "  --help            this text\n"
         "Every --benchmark_* flag goes to Google Benchmark (--benchmark_filter,\n"
@@ -149,13 +153,16 @@ static int parse_number(const char *opt, const char *v, double lo, double *out)
 /* The sweep: 2x2/2 max pooling, NCHW-sized 64 channels, square planes
  * with H growing by ~sqrt(2) so the working set (forward: 1.25 x src)
  * doubles per step from 20 KiB to 1 GiB.  Labelled sweep:<src KiB>K so
- * reports find them (`poolbench report` draws GB/s against bytes).  Given
- * alone (no --alg / --dir), it selects max forward inference and backward,
- * what the figure shows. */
+ * reports find them (`poolbench report` draws GB/s against bytes).  Sweep
+ * problems have their own alg, dir and implementation lists (max forward
+ * inference and backward, what the figure shows, unless --alg/--dir are
+ * given; --sweep-impl), so one run can hold a suite and the sweep: the
+ * slow naive and oneDNN-NCHW kernels take seconds per call at 1 GiB. */
 static const int sweep_h[] = {8,   12,  16,  22,  32,  46,  64,   90,   128,
                               182, 256, 362, 512, 724, 1024, 1448, 1816};
 static int add_sweep(opts *o)
 {
+    o->sweep_first = o->sel.n_problems;
     for (size_t i = 0; i < sizeof sweep_h / sizeof sweep_h[0]; i++) {
         char text[160];
         long long kib = 64LL * sweep_h[i] * sweep_h[i] * 4 / 1024;
@@ -164,8 +171,8 @@ static int add_sweep(opts *o)
         int rc = pb_sel_add_problem(&o->sel, CMD, text);
         if (rc) return rc;
     }
-    if (!o->sel.algs) o->sel.algs = PB_BIT(PB_ALG_MAX);
-    if (!o->sel.dirs) o->sel.dirs = PB_BIT(PB_DIR_FWD_INF) | PB_BIT(PB_DIR_BWD);
+    o->sweep_algs = o->sel.algs ? o->sel.algs : PB_BIT(PB_ALG_MAX);
+    o->sweep_dirs = o->sel.dirs ? o->sel.dirs : PB_BIT(PB_DIR_FWD_INF) | PB_BIT(PB_DIR_BWD);
     return 0;
 }
 
@@ -202,7 +209,8 @@ static int parse_opts(int argc, char **argv, opts *o, bool *help)
         /* --opt VALUE or --opt=VALUE */
         static const char *const with_value[] = {
             "--impl",    "--suite", "--problem",  "--alg",      "--layout", "--dir",
-            "--threads", "--reps",  "--min-time", "--counters", "--out",    "--seed"};
+            "--threads", "--reps",  "--min-time", "--counters", "--out",    "--seed",
+            "--sweep-impl"};
         const char *opt = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t n = strlen(with_value[k]);
@@ -231,6 +239,7 @@ static int parse_opts(int argc, char **argv, opts *o, bool *help)
         else if (!strcmp(opt, "--layout")) rc = pb_sel_mask(&o->sel.layouts, CMD, "layout", val);
         else if (!strcmp(opt, "--dir")) rc = pb_sel_mask(&o->sel.dirs, CMD, "dir", val);
         else if (!strcmp(opt, "--seed")) rc = pb_sel_seed(&o->sel, CMD, val);
+        else if (!strcmp(opt, "--sweep-impl")) rc = pb_sel_impls(&o->sweep_sel, CMD, val);
         else if (!strcmp(opt, "--threads")) thr_list = val;
         else if (!strcmp(opt, "--reps")) {
             double r;
@@ -254,6 +263,12 @@ static int parse_opts(int argc, char **argv, opts *o, bool *help)
     }
     int rc = pb_sel_finish(&o->sel, CMD, DEFAULT_SUITES);
     if (rc) return rc;
+    if (o->sweep_sel.n_impls && !o->sweep)
+        return pb_usage_error(CMD, "--sweep-impl needs --sweep");
+    if (!o->sweep_sel.n_impls) {
+        memcpy(o->sweep_sel.impls, o->sel.impls, sizeof o->sel.impls);
+        o->sweep_sel.n_impls = o->sel.n_impls;
+    }
     if (thr_list) {
         if ((rc = parse_threads(o, thr_list))) return rc;
     } else {
@@ -569,23 +584,27 @@ static bool enumerate(run *r, int *usage_rc)
             if (pb_problem_format(&base, canon, sizeof canon) < 0)
                 snprintf(canon, sizeof canon, "%s", sel->problems[p].text);
             problem_label(sel->problems[p].text, label, sizeof label);
+            bool sweep = o->sweep && p >= o->sweep_first;
+            unsigned algs = sweep ? o->sweep_algs : sel->algs;
+            unsigned dirs = sweep ? o->sweep_dirs : sel->dirs;
+            const pb_selection *isel = sweep ? &o->sweep_sel : sel;
             for (int a = 0; a < PB_ALG_COUNT; a++) {
-                if (!(sel->algs & PB_BIT(a))) continue;
+                if (!(algs & PB_BIT(a))) continue;
                 /* global: no padding, so avg_incl is avg_excl; time it once */
-                if (base.global && a == PB_ALG_AVG_INCL && (sel->algs & PB_BIT(PB_ALG_AVG_EXCL)))
+                if (base.global && a == PB_ALG_AVG_INCL && (algs & PB_BIT(PB_ALG_AVG_EXCL)))
                     continue;
                 for (int l = 0; l < PB_LAYOUT_COUNT; l++) {
                     if (!(sel->layouts & PB_BIT(l))) continue;
                     for (int dr = 0; dr < PB_DIR_COUNT; dr++) {
-                        if (!(sel->dirs & PB_BIT(dr))) continue;
+                        if (!(dirs & PB_BIT(dr))) continue;
                         for (int t = 0; t < o->n_threads; t++)
-                            for (size_t k = 0; k < sel->n_impls; k++) {
+                            for (size_t k = 0; k < isel->n_impls; k++) {
                                 pb_desc d = base;
                                 d.alg = (pb_alg)a;
                                 d.layout = (pb_layout)l;
                                 d.threads = o->threads[t];
                                 if (pb_desc_finalize(&d, msg, sizeof msg) != PB_OK) continue;
-                                const pb_impl *im = sel->impls[k];
+                                const pb_impl *im = isel->impls[k];
                                 bool best = im == &pb_best_marker;
                                 if (best) im = pb_impl_best(&d, (pb_dir)dr);
                                 /* a serial implementation does not depend on
@@ -1183,7 +1202,9 @@ int pb_cmd_bench(int argc, char **argv)
 
     int exit_rc = 0;
     int urc = 0;
-    if (!enumerate(r, &urc)) {
+    bool enumerated = enumerate(r, &urc);
+    pb_verify_release_cache(); /* the reference buffers, before timing allocates */
+    if (!enumerated) {
         exit_rc = urc ? urc : 1;
         if (!urc) fprintf(stderr, "poolbench: bench: out of memory\n");
         goto fail;

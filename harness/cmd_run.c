@@ -6,13 +6,16 @@
 
 #include "cmd_common.h"
 
-/* The short default benchmark: the real ResNet-50 pooling layers, our best
- * kernel beside naive and the two libraries, one thread, enough
- * repetitions for a median in about a minute. */
-#define RUN_BENCH_ARGS "--suite", "resnet50", "--impl", "naive,best,onednn,xnnpack", "--threads", \
-                       "1", "--reps", "5", "--min-time", "0.05"
-#define RUN_BENCH_TEXT "--suite resnet50 --impl naive,best,onednn,xnnpack --threads 1 --reps 5 " \
-                       "--min-time 0.05"
+/* The default benchmark: the real ResNet-50 pooling layers, our best
+ * kernel beside naive and the two libraries, at 1 thread and at every
+ * allowed CPU (bench's default), plus the cache-size sweep (2x2/2 max,
+ * 20 KiB .. 1 GiB) without naive, whose NHWC and 1 GiB calls take
+ * seconds each; 5 repetitions: enough for a median and the report's
+ * figures (regression runs want 9, see README). */
+#define RUN_BENCH_ARGS "--suite", "resnet50", "--impl", "naive,best,onednn,xnnpack", "--sweep", \
+                       "--sweep-impl", "best,onednn,xnnpack", "--reps", "5", "--min-time", "0.05"
+#define RUN_BENCH_TEXT "--suite resnet50 --impl naive,best,onednn,xnnpack --sweep " \
+                       "--sweep-impl best,onednn,xnnpack --reps 5 --min-time 0.05"
 
 static int step(const char *title, int (*fn)(int, char **), char **argv)
 {

@@ -615,6 +615,34 @@ START_TEST(test_out_of_bounds_writes_fail)
 }
 END_TEST
 
+/* pb_verify_case reuses the reference side of the previous call with the
+ * same key; a failing run in between (one that changed src) must not leak
+ * into the next verdict. */
+START_TEST(test_reference_side_reuse)
+{
+    const pb_impl *ref = pb_impl_reference();
+    pb_impl mod = fake("modifies_src", fwd_modifies_src, NULL);
+    pb_impl unw = fake("bwd_unwritten", NULL, bwd_unwritten);
+    FOR_ALGS FOR_LAYOUTS {
+        pb_check c = verify(ref, S_PAD, alg, lay, PB_DIR_FWD_TRAIN, PB_FILL_DISTINCT);
+        ASSERT_VERDICT(c, PB_PASS);
+        c = verify(&mod, S_PAD, alg, lay, PB_DIR_FWD_TRAIN, PB_FILL_DISTINCT);
+        ASSERT_VERDICT(c, PB_FAIL);
+        c = verify(ref, S_PAD, alg, lay, PB_DIR_FWD_TRAIN, PB_FILL_DISTINCT);
+        ASSERT_VERDICT(c, PB_PASS);
+        c = verify(ref, S_PAD, alg, lay, PB_DIR_BWD, PB_FILL_TIES);
+        ASSERT_VERDICT(c, PB_PASS);
+        c = verify(&unw, S_PAD, alg, lay, PB_DIR_BWD, PB_FILL_TIES);
+        ASSERT_VERDICT(c, PB_FAIL);
+        c = verify(ref, S_PAD, alg, lay, PB_DIR_BWD, PB_FILL_TIES);
+        ASSERT_VERDICT(c, PB_PASS);
+    }
+    pb_verify_release_cache();
+    pb_check c = verify(ref, S_PAD, PB_ALG_MAX, PB_LAYOUT_NHWC, PB_DIR_BWD, PB_FILL_TIES);
+    ASSERT_VERDICT(c, PB_PASS);
+}
+END_TEST
+
 START_TEST(test_backward_controls)
 {
     pb_impl unw = fake("bwd_unwritten", NULL, bwd_unwritten);
@@ -885,6 +913,7 @@ Suite *pb_test_suite_verify(void)
     tc = tcase_create("crosscheck");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_naive_passes_itself);
+    tcase_add_test(tc, test_reference_side_reuse);
     tcase_add_test(tc, test_unwritten_output_fails);
     tcase_add_test(tc, test_wrong_argmax_fails);
     tcase_add_test(tc, test_avg_ulp_bound);

@@ -112,49 +112,133 @@ static void abs_copy(float *dst, const float *src, int64_t n)
     for (int64_t i = 0; i < n; i++) dst[i] = fabsf(src[i]);
 }
 
-/* Forward (inference or training).  Returns an error only when the check
- * could not run; the verdict goes to out. */
-static pb_status verify_fwd(const pb_impl *impl, const pb_impl *ref, const pb_desc *d, pb_dir dir,
-                            pb_fill fill, uint64_t seed, bool cmp_argmax, pb_check *out,
-                            pb_v_bufset *s, char *msg, size_t len)
-{
-    bool is_max = d->alg == PB_ALG_MAX, want_ws = is_max && dir == PB_DIR_FWD_TRAIN;
-    float *src = pb_v_take(s, "src", d->src_elems);
-    float *src_copy = pb_v_take(s, "src copy", d->src_elems);
-    float *dst_ref = pb_v_take(s, "reference dst", d->dst_elems);
-    float *dst = pb_v_take(s, "dst", d->dst_elems);
-    int32_t *ws_ref = want_ws ? pb_v_take(s, "reference ws", d->dst_elems) : NULL;
-    int32_t *ws = want_ws ? pb_v_take(s, "ws", d->dst_elems) : NULL;
-    float *src_abs = is_max ? NULL : pb_v_take(s, "reference |src|", d->src_elems);
-    float *dst_abs = is_max ? NULL : pb_v_take(s, "reference |dst|", d->dst_elems);
-    if (s->st != PB_OK) return s->st;
+/* The reference side of a check: the inputs, their snapshots and the
+ * reference's outputs, kept from one call to the next under a key naming
+ * (problem, alg, layout, dir, fill, seed).  bench verifies every
+ * implementation and thread count of a case in a row; on the sweep's
+ * ~1 GiB problems the naive reference and the fill would otherwise
+ * dominate its run time.  One entry per thread. */
+typedef struct ref_side {
+    char key[256];
+    pb_v_bufset s;
+    float *src, *src_copy, *dst_ref, *dst_abs, *dd, *dd_copy, *ds_ref, *ds_abs;
+    int32_t *ws_ref;
+} ref_side;
+static _Thread_local ref_side cached;
 
-    pb_fill_src(d, fill, seed, src, d->src_elems);
-    memcpy(src_copy, src, (size_t)d->src_elems * sizeof *src);
-    pb_poison_f32(dst_ref, d->dst_elems);
-    pb_poison_i32(ws_ref, want_ws ? d->dst_elems : 0);
-    pb_status st = pb_impl_run(ref, d, dir, &(pb_args){.src = src, .dst = dst_ref, .ws = ws_ref});
-    if (st != PB_OK) return st;
-    if (!is_max) {
-        abs_copy(src_abs, src, d->src_elems);
-        st = pb_impl_run(ref, d, PB_DIR_FWD_INF, &(pb_args){.src = src_abs, .dst = dst_abs});
-        if (st != PB_OK) return st;
+void pb_verify_release_cache(void)
+{
+    pb_v_release(&cached.s);
+    memset(&cached, 0, sizeof cached);
+}
+
+/* Fills rs for (d, dir, fill, seed), reusing it when the key matches. */
+static pb_status reference_side(const pb_impl *ref, const pb_desc *d, pb_dir dir, pb_fill fill,
+                                uint64_t seed, ref_side *rs)
+{
+    char key[sizeof rs->key], desc[160];
+    pb_v_describe(d, desc, sizeof desc);
+    snprintf(key, sizeof key, "%s %s %s %llu", desc, pb_dir_name(dir), pb_fill_name(fill),
+             (unsigned long long)seed);
+    if (rs->key[0] && !strcmp(rs->key, key)) return PB_OK;
+    pb_verify_release_cache();
+
+    bool is_max = d->alg == PB_ALG_MAX, bwd = dir == PB_DIR_BWD;
+    bool want_ws = is_max && dir != PB_DIR_FWD_INF;
+    pb_v_bufset *s = &rs->s;
+    rs->src = pb_v_take(s, "src", d->src_elems);
+    rs->src_copy = pb_v_take(s, "src copy", d->src_elems);
+    rs->dst_ref = (!bwd || is_max) ? pb_v_take(s, "reference dst", d->dst_elems) : NULL;
+    rs->ws_ref = want_ws ? pb_v_take(s, "reference ws", d->dst_elems) : NULL;
+    if (!bwd) {
+        rs->dst_abs = is_max ? NULL : pb_v_take(s, "reference |dst|", d->dst_elems);
+    } else {
+        rs->dd = pb_v_take(s, "diff_dst", d->dst_elems);
+        rs->dd_copy = pb_v_take(s, "diff_dst copy", d->dst_elems);
+        rs->ds_ref = pb_v_take(s, "reference diff_src", d->src_elems);
+        rs->ds_abs = is_max ? NULL : pb_v_take(s, "reference |diff_src|", d->src_elems);
     }
+    /* scratch for the |x| runs of the avg rule, freed below */
+    pb_v_bufset tmp = {.count = 0, .st = PB_OK};
+    float *abs_in = is_max ? NULL
+                           : pb_v_take(&tmp, "reference |input|", bwd ? d->dst_elems : d->src_elems);
+    pb_status st = s->st != PB_OK ? s->st : tmp.st;
+
+    if (st == PB_OK) {
+        pb_fill_src(d, fill, seed, rs->src, d->src_elems);
+        memcpy(rs->src_copy, rs->src, (size_t)d->src_elems * sizeof *rs->src);
+        if (rs->dst_ref) pb_poison_f32(rs->dst_ref, d->dst_elems);
+        pb_poison_i32(rs->ws_ref, want_ws ? d->dst_elems : 0);
+    }
+    if (st == PB_OK && !bwd) {
+        st = pb_impl_run(ref, d, dir, &(pb_args){.src = rs->src, .dst = rs->dst_ref, .ws = rs->ws_ref});
+        if (st == PB_OK && !is_max) {
+            abs_copy(abs_in, rs->src, d->src_elems);
+            st = pb_impl_run(ref, d, PB_DIR_FWD_INF, &(pb_args){.src = abs_in, .dst = rs->dst_abs});
+        }
+    } else if (st == PB_OK) {
+        pb_fill_diff_dst(seed, rs->dd, d->dst_elems);
+        memcpy(rs->dd_copy, rs->dd, (size_t)d->dst_elems * sizeof *rs->dd);
+        if (is_max)
+            st = pb_impl_run(ref, d, PB_DIR_FWD_TRAIN,
+                             &(pb_args){.src = rs->src, .dst = rs->dst_ref, .ws = rs->ws_ref});
+        if (st == PB_OK) {
+            pb_poison_f32(rs->ds_ref, d->src_elems);
+            st = pb_impl_run(ref, d, PB_DIR_BWD,
+                             &(pb_args){.src = rs->src, .ws = rs->ws_ref, .diff_dst = rs->dd,
+                                        .diff_src = rs->ds_ref});
+        }
+        if (st == PB_OK && !is_max) {
+            abs_copy(abs_in, rs->dd, d->dst_elems);
+            pb_poison_f32(rs->ds_abs, d->src_elems);
+            st = pb_impl_run(ref, d, PB_DIR_BWD,
+                             &(pb_args){.src = rs->src, .diff_dst = abs_in, .diff_src = rs->ds_abs});
+        }
+    }
+    pb_v_release(&tmp);
+    if (st != PB_OK) {
+        pb_verify_release_cache();
+        return st;
+    }
+    memcpy(rs->key, key, sizeof key);
+    return PB_OK;
+}
+
+/* After an implementation's run: its status, the guards of both buffer
+ * sets and the read-only inputs.  A failure also drops the reference side
+ * (the run may have scribbled on it). */
+static bool run_ok(pb_status ist, const pb_v_bufset *s, ref_side *rs, const pb_v_ro *ro, int n_ro,
+                   char *msg, size_t len)
+{
+    if (pb_v_run_ok(ist, s, ro, n_ro, msg, len) && pb_v_run_ok(PB_OK, &rs->s, NULL, 0, msg, len))
+        return true;
+    pb_verify_release_cache();
+    return false;
+}
+
+/* Forward (inference or training).  The verdict goes to out. */
+static void verify_fwd(const pb_impl *impl, const pb_desc *d, pb_dir dir, ref_side *rs,
+                       bool cmp_argmax, pb_check *out, pb_v_bufset *s, char *msg, size_t len)
+{
+    bool want_ws = d->alg == PB_ALG_MAX && dir == PB_DIR_FWD_TRAIN;
+    float *dst = pb_v_take(s, "dst", d->dst_elems);
+    int32_t *ws = want_ws ? pb_v_take(s, "ws", d->dst_elems) : NULL;
+    if (s->st != PB_OK) return;
 
     pb_poison_f32(dst, d->dst_elems);
     pb_poison_i32(ws, want_ws ? d->dst_elems : 0);
-    pb_status ist = pb_impl_run(impl, d, dir, &(pb_args){.src = src, .dst = dst, .ws = ws});
+    pb_status ist = pb_impl_run(impl, d, dir, &(pb_args){.src = rs->src, .dst = dst, .ws = ws});
 
-    pb_v_ro ro[] = {{src, src_copy, (size_t)d->src_elems * sizeof *src, "src"}};
-    if (!pb_v_run_ok(ist, s, ro, 1, msg, len)) {
+    pb_v_ro ro[] = {{rs->src, rs->src_copy, (size_t)d->src_elems * sizeof(float), "src"}};
+    if (!run_ok(ist, s, rs, ro, 1, msg, len)) {
         out->verdict = PB_FAIL;
-        return PB_OK;
+        return;
     }
-    compare_spec cs = {.what = "dst", .out_shape = true, .got = dst, .ref = dst_ref,
-                       .ref_abs = dst_abs};
+    compare_spec cs = {.what = "dst", .out_shape = true, .got = dst, .ref = rs->dst_ref,
+                       .ref_abs = rs->dst_abs};
     if (want_ws && cmp_argmax) {
         cs.ws_got = ws;
-        cs.ws_ref = ws_ref;
+        cs.ws_ref = rs->ws_ref;
     }
     int64_t bad = compare(d, &cs, out, msg, len);
     if (bad) {
@@ -163,62 +247,31 @@ static pb_status verify_fwd(const pb_impl *impl, const pb_impl *ref, const pb_de
         snprintf(msg + k, len - k, " (%lld of %lld outputs differ)", (long long)bad,
                  (long long)d->dst_elems);
     }
-    return PB_OK;
 }
 
-static pb_status verify_bwd(const pb_impl *impl, const pb_impl *ref, const pb_desc *d,
-                            pb_fill fill, uint64_t seed, pb_check *out, pb_v_bufset *s, char *msg,
-                            size_t len)
+static void verify_bwd(const pb_impl *impl, const pb_desc *d, ref_side *rs, pb_check *out,
+                       pb_v_bufset *s, char *msg, size_t len)
 {
     bool is_max = d->alg == PB_ALG_MAX;
-    float *src = pb_v_take(s, "src", d->src_elems);
-    float *src_copy = pb_v_take(s, "src copy", d->src_elems);
-    float *dd = pb_v_take(s, "diff_dst", d->dst_elems);
-    float *dd_copy = pb_v_take(s, "diff_dst copy", d->dst_elems);
-    float *ds_ref = pb_v_take(s, "reference diff_src", d->src_elems);
     float *ds = pb_v_take(s, "diff_src", d->src_elems);
-    float *dst_ref = is_max ? pb_v_take(s, "reference dst", d->dst_elems) : NULL;
-    int32_t *ws_ref = is_max ? pb_v_take(s, "reference ws", d->dst_elems) : NULL;
     int32_t *ws = is_max ? pb_v_take(s, "ws", d->dst_elems) : NULL;
-    float *dd_abs = is_max ? NULL : pb_v_take(s, "reference |diff_dst|", d->dst_elems);
-    float *ds_abs = is_max ? NULL : pb_v_take(s, "reference |diff_src|", d->src_elems);
-    if (s->st != PB_OK) return s->st;
-
-    pb_fill_src(d, fill, seed, src, d->src_elems);
-    memcpy(src_copy, src, (size_t)d->src_elems * sizeof *src);
-    pb_fill_diff_dst(seed, dd, d->dst_elems);
-    memcpy(dd_copy, dd, (size_t)d->dst_elems * sizeof *dd);
-    pb_status st;
-    if (is_max) {
-        pb_poison_i32(ws_ref, d->dst_elems);
-        st = pb_impl_run(ref, d, PB_DIR_FWD_TRAIN, &(pb_args){.src = src, .dst = dst_ref, .ws = ws_ref});
-        if (st != PB_OK) return st;
-        memcpy(ws, ws_ref, (size_t)d->dst_elems * sizeof *ws);
-    }
-    pb_poison_f32(ds_ref, d->src_elems);
-    st = pb_impl_run(ref, d, PB_DIR_BWD,
-                     &(pb_args){.src = src, .ws = ws_ref, .diff_dst = dd, .diff_src = ds_ref});
-    if (st != PB_OK) return st;
-    if (!is_max) {
-        abs_copy(dd_abs, dd, d->dst_elems);
-        pb_poison_f32(ds_abs, d->src_elems);
-        st = pb_impl_run(ref, d, PB_DIR_BWD, &(pb_args){.src = src, .diff_dst = dd_abs, .diff_src = ds_abs});
-        if (st != PB_OK) return st;
-    }
+    if (s->st != PB_OK) return;
+    if (is_max) memcpy(ws, rs->ws_ref, (size_t)d->dst_elems * sizeof *ws);
 
     pb_poison_f32(ds, d->src_elems);
     pb_status ist = pb_impl_run(impl, d, PB_DIR_BWD,
-                                &(pb_args){.src = src, .ws = ws, .diff_dst = dd, .diff_src = ds});
+                                &(pb_args){.src = rs->src, .ws = ws, .diff_dst = rs->dd,
+                                           .diff_src = ds});
 
-    pb_v_ro ro[] = {{src, src_copy, (size_t)d->src_elems * sizeof *src, "src"},
-                    {dd, dd_copy, (size_t)d->dst_elems * sizeof *dd, "diff_dst"},
-                    {ws, ws_ref, (size_t)d->dst_elems * sizeof(int32_t), "ws"}};
-    if (!pb_v_run_ok(ist, s, ro, 3, msg, len)) {
+    pb_v_ro ro[] = {{rs->src, rs->src_copy, (size_t)d->src_elems * sizeof(float), "src"},
+                    {rs->dd, rs->dd_copy, (size_t)d->dst_elems * sizeof(float), "diff_dst"},
+                    {ws, rs->ws_ref, (size_t)d->dst_elems * sizeof(int32_t), "ws"}};
+    if (!run_ok(ist, s, rs, ro, 3, msg, len)) {
         out->verdict = PB_FAIL;
-        return PB_OK;
+        return;
     }
-    compare_spec cs = {.what = "diff_src", .out_shape = false, .got = ds, .ref = ds_ref,
-                       .ref_abs = ds_abs};
+    compare_spec cs = {.what = "diff_src", .out_shape = false, .got = ds, .ref = rs->ds_ref,
+                       .ref_abs = rs->ds_abs};
     int64_t bad = compare(d, &cs, out, msg, len);
     if (bad) {
         out->verdict = PB_FAIL;
@@ -226,7 +279,6 @@ static pb_status verify_bwd(const pb_impl *impl, const pb_impl *ref, const pb_de
         snprintf(msg + k, len - k, " (%lld of %lld inputs differ)", (long long)bad,
                  (long long)d->src_elems);
     }
-    return PB_OK;
 }
 
 pb_status pb_verify_case(const pb_impl *impl, const pb_desc *d, pb_dir dir, pb_fill fill,
@@ -273,13 +325,16 @@ pb_status pb_verify_case(const pb_impl *impl, const pb_desc *d, pb_dir dir, pb_f
         return PB_OK;
     }
 
+    st = reference_side(ref, &dd, dir, fill, seed, &cached);
+    if (st != PB_OK) return st;
     pb_v_bufset s = {.count = 0, .st = PB_OK};
     char msg[256] = "";
     if (dir == PB_DIR_BWD)
-        st = verify_bwd(impl, ref, &dd, fill, seed, out, &s, msg, sizeof msg);
+        verify_bwd(impl, &dd, &cached, out, &s, msg, sizeof msg);
     else
-        st = verify_fwd(impl, ref, &dd, dir, fill, seed, !impl->own_workspace && !tie_order, out,
-                        &s, msg, sizeof msg);
+        verify_fwd(impl, &dd, dir, &cached, !impl->own_workspace && !tie_order, out, &s, msg,
+                   sizeof msg);
+    st = s.st;
     pb_v_release(&s);
     if (st != PB_OK) {
         memset(out, 0, sizeof *out);

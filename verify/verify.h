@@ -107,6 +107,12 @@ typedef struct pb_check {
 pb_status pb_verify_case(const pb_impl *impl, const pb_desc *d, pb_dir dir, pb_fill fill,
                          uint64_t seed, pb_check *out);
 
+/* pb_verify_case keeps the reference side of its last case (inputs and
+ * reference outputs, per thread) for the next call with the same problem,
+ * alg, layout, dir, fill and seed; this frees it (bench calls it before
+ * timing, when the sweep's reference buffers would take gigabytes). */
+void pb_verify_release_cache(void);
+
 /* Finite-difference gradient check of impl's backward:
  * L(x) = sum(w * pool(x)) with seeded weights w (multiples of 1/8);
  * dL/dx_i by central differences (L(x + h e_i) - L(x - h e_i)) / 2h in
