@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "results.h"
 #include "stats.h"
 
 static const char *const verdict_names[] = {
@@ -317,21 +318,6 @@ static void print_md(const pb_comparison *c, FILE *f)
         fprintf(f, "Result: no regression\n");
 }
 
-/* CSV fields are quoted when they hold a comma or quote. */
-static void csv_str(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v)
 {
     if (isfinite(v)) fprintf(f, ",%.10g", v);
@@ -346,7 +332,7 @@ static void print_csv(const pb_comparison *c, FILE *f)
     for (size_t i = 0; i < c->nrows; i++) {
         const pb_cmp_row *r = &c->rows[i];
         fputs("time,", f);
-        csv_str(f, r->name);
+        pb_csv_field(f, r->name);
         fprintf(f, ",%s", metric);
         csv_num(f, r->old_med);
         csv_num(f, r->new_med);
@@ -360,9 +346,9 @@ static void print_csv(const pb_comparison *c, FILE *f)
         for (size_t k = 0; k < r->ncounters; k++) {
             const pb_cmp_counter *x = &r->counters[k];
             fputs("counter,", f);
-            csv_str(f, r->name);
+            pb_csv_field(f, r->name);
             fputc(',', f);
-            csv_str(f, x->name);
+            pb_csv_field(f, x->name);
             csv_num(f, x->old_v);
             csv_num(f, x->new_v);
             csv_num(f, x->change);
