@@ -1,5 +1,6 @@
-/* The reference implementation: plain loops over (n, c, oh, ow) and the
- * window taps, both layouts, all algorithms and directions.  It is the
+/* The reference implementation: plain loops over the outputs in the
+ * layout's memory order ((n, c, oh, ow) or (n, oh, ow, c)) and the window
+ * taps, both layouts, all algorithms and directions.  It is the
  * oracle every other implementation is verified against, so it favours
  * clarity and accuracy: averages and gradients accumulate in double and are
  * rounded to float once.  Padding and divisor rules come from
