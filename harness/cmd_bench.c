@@ -404,19 +404,11 @@ static void *alloc64(int64_t elems, size_t elem)
 
 static pb_exec_fn exec_of(const bcase *c) { return c->dir == PB_DIR_BWD ? c->impl->bwd : c->impl->fwd; }
 
-/* Buffers, inputs, pinned threads, prepare() (timed separately) and a
- * warm-up for case c; false with msg on failure. */
-static bool setup(bcase *c, char *msg, size_t len)
+/* Allocates and fills the buffers of case c (the live ones are freed
+ * first); false with msg on failure. */
+static bool make_inputs(const bcase *c, char *msg, size_t len)
 {
-    if (L.c == c) return true;
     const pb_desc *d = &c->d;
-    bool max = d->alg == PB_ALG_MAX;
-    char key[sizeof L.key];
-    buffers_key(c, key, sizeof key);
-    if (L.src && key[0] && !strcmp(key, L.key)) {
-        release_case();
-        goto buffers_ready;
-    }
     teardown();
     L.src = alloc64(d->src_elems, sizeof(float));
     L.dst = alloc64(d->dst_elems, sizeof(float));
@@ -430,9 +422,9 @@ static bool setup(bcase *c, char *msg, size_t len)
     }
     pb_fill_src(d, PB_FILL_DISTINCT, R->o.sel.seed, L.src, d->src_elems);
     pb_fill_diff_dst(R->o.sel.seed, L.diff_dst, d->dst_elems);
-    pb_args ref = {L.src, L.dst, L.ws, L.diff_dst, L.diff_src};
-    if (c->dir == PB_DIR_BWD && max) {
+    if (c->dir == PB_DIR_BWD && d->alg == PB_ALG_MAX) {
         /* backward reads a valid argmax: the reference's */
+        pb_args ref = {L.src, L.dst, L.ws, L.diff_dst, L.diff_src};
         pb_status st = pb_impl_run(pb_impl_reference(), d, PB_DIR_FWD_TRAIN, &ref);
         if (st != PB_OK) {
             free_buffers();
@@ -440,8 +432,24 @@ static bool setup(bcase *c, char *msg, size_t len)
             return false;
         }
     }
-    snprintf(L.key, sizeof L.key, "%s", key);
-buffers_ready:
+    return true;
+}
+
+/* Buffers, inputs, pinned threads, prepare() (timed separately) and a
+ * warm-up for case c; false with msg on failure. */
+static bool setup(bcase *c, char *msg, size_t len)
+{
+    if (L.c == c) return true;
+    const pb_desc *d = &c->d;
+    bool max = d->alg == PB_ALG_MAX;
+    char key[sizeof L.key];
+    buffers_key(c, key, sizeof key);
+    if (L.src && key[0] && !strcmp(key, L.key)) {
+        release_case(); /* same inputs: keep the buffers */
+    } else {
+        if (!make_inputs(c, msg, len)) return false;
+        snprintf(L.key, sizeof L.key, "%s", key);
+    }
     L.args = (pb_args){
         .src = L.src,
         .dst = c->dir == PB_DIR_BWD ? NULL : L.dst,
