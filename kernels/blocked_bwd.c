@@ -63,37 +63,26 @@ static pb_status nchw_max_plane(const pb_desc *d, float *P, const float *g, cons
     return PB_OK;
 }
 
-/* Zeroes channels [c0, c0+nc) of positions [p0, p1) of an NHWC sample. */
-static void zero_positions(float *S, int64_t C, int64_t c0, int64_t nc, int64_t p0, int64_t p1)
+static pb_status nhwc_max_sample(const pb_desc *d, float *S, const float *g, const int32_t *ws)
 {
-    if (nc == C) {
-        memset(S + p0 * C, 0, (size_t)((p1 - p0) * C) * sizeof *S);
-        return;
-    }
-    for (int64_t p = p0; p < p1; p++) memset(S + p * C + c0, 0, (size_t)nc * sizeof *S);
-}
-
-static pb_status nhwc_max(const pb_desc *d, float *S, const float *g, const int32_t *ws, int64_t c0,
-                          int64_t c1)
-{
-    const int64_t C = d->c, iw = d->iw, OW = d->ow, plane = d->ih * iw, nc = c1 - c0;
+    const int64_t C = d->c, iw = d->iw, OW = d->ow, plane = d->ih * iw;
     int64_t z = 0; /* positions [0, z*iw) are zeroed */
     for (int64_t oh = 0; oh < d->oh; oh++) {
         int64_t he = rows_end(d, bl_win_h(d, oh));
         if (he > z) {
-            zero_positions(S, C, c0, nc, z * iw, he * iw);
+            memset(S + z * iw * C, 0, (size_t)((he - z) * iw * C) * sizeof *S);
             z = he;
         }
         int64_t lim = z * iw;
         for (int64_t ow = 0; ow < OW; ow++) {
             const float *go = g + (oh * OW + ow) * C;
             const int32_t *wo = ws + (oh * OW + ow) * C;
-            for (int64_t c = c0; c < c1; c++) {
+            for (int64_t c = 0; c < C; c++) {
                 int32_t p = wo[c];
                 if (p < 0 || p >= lim) {
                     if (p < 0 || p >= plane) return PB_ERR_UNSUPPORTED;
                     int64_t e = p / iw + 1;
-                    zero_positions(S, C, c0, nc, z * iw, e * iw);
+                    memset(S + z * iw * C, 0, (size_t)((e - z) * iw * C) * sizeof *S);
                     z = e;
                     lim = z * iw;
                 }
@@ -101,7 +90,38 @@ static pb_status nhwc_max(const pb_desc *d, float *S, const float *g, const int3
             }
         }
     }
-    if (z < d->ih) zero_positions(S, C, c0, nc, z * iw, plane);
+    if (z < d->ih) memset(S + z * iw * C, 0, (size_t)((plane - z * iw) * C) * sizeof *S);
+    return PB_OK;
+}
+
+/* Input rows [h0, h1) of an NHWC sample: scatters the output rows that
+ * tap them, keeping the argmaxes that land in these rows, in the same
+ * (output row, column) order as the whole sample.  An owned output row
+ * (pool.h) must land here; shared rows are checked against their windows,
+ * so no argmax can be lost between slices. */
+static pb_status nhwc_max_rows(const pb_desc *d, float *S, const float *g, const int32_t *ws,
+                               int64_t h0, int64_t h1)
+{
+    if (h0 == 0 && h1 == d->ih) return nhwc_max_sample(d, S, g, ws);
+    const int64_t C = d->c, iw = d->iw, OW = d->ow, lo = h0 * iw, n = (h1 - h0) * iw;
+    const pb_row_slice rs = pb_row_slice_of(d, h0, h1);
+    memset(S + lo * C, 0, (size_t)(n * C) * sizeof *S);
+    for (int64_t oh = rs.oh_lo; oh < rs.oh_hi; oh++) {
+        const bool owned = oh >= rs.own_lo && oh < rs.own_hi;
+        for (int64_t ow = 0; ow < OW; ow++) {
+            const float *go = g + (oh * OW + ow) * C;
+            const int32_t *wo = ws + (oh * OW + ow) * C;
+            for (int64_t c = 0; c < C; c++) {
+                int64_t p = wo[c];
+                if (p >= lo && p - lo < n)
+                    S[p * C + c] += go[c];
+                else if (owned)
+                    return PB_ERR_PARTIAL;
+            }
+        }
+    }
+    if (!pb_ws_rows_valid(d, ws, rs.oh_lo, rs.own_lo) || !pb_ws_rows_valid(d, ws, rs.own_hi, rs.oh_hi))
+        return PB_ERR_PARTIAL;
     return PB_OK;
 }
 
@@ -280,12 +300,13 @@ static void nchw_avg_plane(const pb_desc *d, avg_work *w, float *P, const float 
     }
 }
 
-static void nhwc_avg(const pb_desc *d, avg_work *w, float *Sn, const float *g, int64_t c0,
-                     int64_t c1)
+/* Input rows [h0, h1) of an NHWC sample. */
+static void nhwc_avg(const pb_desc *d, avg_work *w, float *Sn, const float *g, int64_t h0,
+                     int64_t h1)
 {
-    const int64_t C = d->c, iw = d->iw, OW = d->ow, nc = c1 - c0;
+    const int64_t C = d->c, iw = d->iw, OW = d->ow, nc = C, c0 = 0;
     for (int64_t i = 0; i < w->R; i++) w->ring_oh[i] = -1;
-    for (int64_t h = 0; h < d->ih; h++) {
+    for (int64_t h = h0; h < h1; h++) {
         const int32_t *ol = w->rows_of + h * w->rcap;
         const int64_t rc = w->nrows[h];
         for (int64_t k = 0; k < rc; k++) {
@@ -341,15 +362,9 @@ pb_status pb_blocked_bwd_slices(const pb_desc *d, const pb_args *a, void *state,
     if (begin == end) return PB_OK;
     const bool is_max = d->alg == PB_ALG_MAX;
     const int64_t plane = d->ih * d->iw, oplane = d->oh * d->ow, C = d->c;
-    const int64_t CB = (C + PB_NHWC_BWD_CBLOCK - 1) / PB_NHWC_BWD_CBLOCK;
     avg_work w;
     if (!is_max) {
-        /* NHWC: the widest channel range of one sample in [begin, end) */
-        int64_t nc = d->layout == PB_LAYOUT_NCHW ? 0
-                     : end - begin >= CB ? C
-                                         : (end - begin) * PB_NHWC_BWD_CBLOCK + PB_NHWC_BWD_CBLOCK;
-        if (nc > C) nc = C;
-        st = avg_work_init(d, &w, nc);
+        st = avg_work_init(d, &w, C);
         if (st != PB_OK) {
             avg_work_free(&w);
             return st;
@@ -365,21 +380,22 @@ pb_status pb_blocked_bwd_slices(const pb_desc *d, const pb_args *a, void *state,
                 nchw_avg_plane(d, &w, P, g);
         }
     } else {
-        /* consecutive slices of one sample run together: the same
-         * per-element computation over a wider channel range */
+        /* consecutive rows of one sample run together */
+        pb_status partial = PB_OK;
         for (int64_t s = begin; s < end && st == PB_OK;) {
-            int64_t n = s / CB, last = (n + 1) * CB < end ? (n + 1) * CB : end;
-            int64_t c0 = (s - n * CB) * PB_NHWC_BWD_CBLOCK;
-            int64_t c1 = (last - n * CB) * PB_NHWC_BWD_CBLOCK;
-            if (c1 > C) c1 = C;
+            const int64_t n = s / d->ih, h0 = s % d->ih;
+            const int64_t h1 = h0 + (end - s) < d->ih ? h0 + (end - s) : d->ih;
             float *Sn = a->diff_src + n * plane * C;
             const float *g = a->diff_dst + n * oplane * C;
             if (is_max)
-                st = nhwc_max(d, Sn, g, a->ws + n * oplane * C, c0, c1);
+                st = nhwc_max_rows(d, Sn, g, a->ws + n * oplane * C, h0, h1);
             else
-                nhwc_avg(d, &w, Sn, g, c0, c1);
-            s = last;
+                nhwc_avg(d, &w, Sn, g, h0, h1);
+            /* a later whole sample may still refuse its workspace outright */
+            if (st == PB_ERR_PARTIAL) partial = st, st = PB_OK;
+            s += h1 - h0;
         }
+        if (st == PB_OK) st = partial;
     }
     if (!is_max) avg_work_free(&w);
     return st;

@@ -29,6 +29,7 @@ static const char *const status_names[PB_ERR_COUNT] = {
     [PB_ERR_UNKNOWN_NAME] = "unknown name",
     [PB_ERR_IO] = "I/O error",
     [PB_ERR_LIBRARY] = "library error",
+    [PB_ERR_PARTIAL] = "workspace outside its window; needs whole samples",
 };
 
 const char *pb_status_str(pb_status s)

@@ -66,6 +66,9 @@ typedef enum pb_status {
     PB_ERR_UNKNOWN_NAME,     /* no implementation, suite or option by that name */
     PB_ERR_IO,               /* file could not be read or written */
     PB_ERR_LIBRARY,          /* an external library (oneDNN, XNNPACK, ...) failed */
+    PB_ERR_PARTIAL,          /* a slice range cannot honour a workspace entry
+                              * outside its window; run whole samples (see
+                              * pb_slice_fn) */
     PB_ERR_COUNT
 } pb_status;
 
@@ -214,24 +217,53 @@ typedef void (*pb_release_fn)(void *state);
  *            NHWC: row r = n*OH + oh (one output row, all channels).
  *   backward disjoint input slices [begin, end) of pb_bwd_slices(d):
  *            NCHW: slice = one (n, c) plane;
- *            NHWC: slice s = n*CB + cb, the channels [cb*16, cb*16+16) of
- *            sample n, CB = ceil(C/16) (16 floats = one cache line, so
- *            threads never share a line of diff_src).
+ *            NHWC: slice s = n*IH + h, input row h of sample n, all
+ *            channels (threads own contiguous memory: splitting a pixel's
+ *            channels between threads made 2 threads 1.6-2.6x slower
+ *            than one).
  * A kernel computes every element of a slice exactly as its whole-problem
- * call does, so results are bitwise identical for any partition. */
+ * call does, so results are bitwise identical for any partition.  One
+ * exception: a max workspace entry outside its window (no forward writes
+ * one; the reference honours any position inside the plane) can only be
+ * found by reading every output of the sample.  A range that holds part of
+ * a sample's rows checks the outputs it reads (pb_ws_rows_valid) and
+ * returns PB_ERR_PARTIAL when one is outside its window; the caller then
+ * runs whole samples, which honour it. */
 typedef pb_status (*pb_slice_fn)(const pb_desc *d, const pb_args *a, void *state, int64_t begin,
                                  int64_t end);
-#define PB_NHWC_BWD_CBLOCK 16
 static inline int64_t pb_fwd_rows(const pb_desc *d)
 {
     return d->layout == PB_LAYOUT_NCHW ? d->n * d->c * d->oh : d->n * d->oh;
 }
 static inline int64_t pb_bwd_slices(const pb_desc *d)
 {
-    return d->layout == PB_LAYOUT_NCHW
-               ? d->n * d->c
-               : d->n * ((d->c + PB_NHWC_BWD_CBLOCK - 1) / PB_NHWC_BWD_CBLOCK);
+    return d->layout == PB_LAYOUT_NCHW ? d->n * d->c : d->n * d->ih;
 }
+
+/* Output rows a slice of input rows [h0, h1) of one sample reads in
+ * backward, and which of them it owns.  An owned output row has every tap
+ * of its windows inside [h0, h1): in a kernel that gathers by matching
+ * argmax positions, each of its argmaxes matches exactly once in the
+ * slice or lies outside its window.  The others, read but shared with a
+ * neighbouring slice, need pb_ws_rows_valid. */
+typedef struct pb_row_slice {
+    int64_t oh_lo, oh_hi;   /* output rows whose windows tap a row of [h0, h1) lie in here */
+    int64_t own_lo, own_hi; /* output rows with every tap inside [h0, h1) (may be empty) */
+} pb_row_slice;
+pb_row_slice pb_row_slice_of(const pb_desc *d, int64_t h0, int64_t h1);
+
+/* True when every max workspace entry of output rows [oh0, oh1) of one
+ * NHWC sample names a tap of its own window.  ws_n: the sample's
+ * workspace (OH*OW*C entries). */
+bool pb_ws_rows_valid(const pb_desc *d, const int32_t *ws_n, int64_t oh0, int64_t oh1);
+
+/* Max backward of one NCHW plane (nc = 1) or one NHWC sample (nc = C) by
+ * scatter: zero, then add each gradient where its argmax points, in
+ * output order, as the reference.  The kernels' exact fallback for a
+ * workspace entry outside its window.  PB_ERR_UNSUPPORTED for one outside
+ * the plane. */
+pb_status pb_max_bwd_scatter(const pb_desc *d, const float *g, const int32_t *ws, float *ds,
+                             int64_t nc);
 
 /* Finer support check beyond the masks; NULL means "everything the masks
  * allow".  Returns false and sets *why to a short reason to decline. */

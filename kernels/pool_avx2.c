@@ -68,10 +68,10 @@ static pb_status avx2_fwd_rows(const pb_desc *d, const pb_args *a, void *state, 
 /* Backward, input slices [begin, end) of pb_bwd_slices(d): every
  * diff_src element of the slices written.  PB_ERR_UNSUPPORTED for an
  * argmax outside its plane (corrupt workspace), as the reference.  The
- * argmax must come from a forward pass: the gather form only looks for it
- * inside its own window, so an in-plane index outside the window (which
- * no forward produces) would lose its gradient where the reference moves
- * it there. */
+ * gather form counts the argmaxes it matches: one outside its window
+ * (which no forward produces) sends a whole plane or sample through the
+ * exact scatter, or part of an NHWC sample returns PB_ERR_PARTIAL
+ * (pool.h). */
 static pb_status avx2_bwd_slices(const pb_desc *d, const pb_args *a, void *state, int64_t begin,
                                  int64_t end)
 {

@@ -27,6 +27,15 @@ PBX_INLINE __m256i pbx_head(int64_t n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), pbx_iota());
 }
 
+/* Sum of the 8 int32 lanes (the backward's argmax match counts). */
+PBX_INLINE int64_t pbx_hsum_i(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
 /* Lanes with lo <= idx < hi (all values fit int32, see supports()). */
 PBX_INLINE __m256i pbx_in_range(__m256i idx, int64_t lo, int64_t hi)
 {

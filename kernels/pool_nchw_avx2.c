@@ -541,7 +541,8 @@ static void tap_table(nchw_bwd *f)
  * even/odd routing of each tap is known at compile time. */
 PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const int64_t kwc,
                           const int par, const bool masked, const float *g, const int32_t *wsp,
-                          const int64_t *ohs, int64_t ny, int64_t h, int64_t w0, float *out)
+                          const int64_t *ohs, int64_t ny, int64_t h, int64_t w0, float *out,
+                          __m256i *hits)
 {
     const int64_t OW = f->ow, kw = kwc ? kwc : f->kw;
     __m256 e = _mm256_setzero_ps(), o = _mm256_setzero_ps();
@@ -549,6 +550,9 @@ PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const
         _mm256_add_epi32(_mm256_set1_epi32((int32_t)(h * f->iw + w0)),
                          sw == 1 ? pbx_iota() : _mm256_add_epi32(pbx_iota(), pbx_iota()));
     __m256i exp_o = _mm256_add_epi32(exp_e, _mm256_set1_epi32(1));
+    /* masked chunks: lanes past the row's end name the next row's pixels */
+    const __m256i row_end = _mm256_set1_epi32((int32_t)((h + 1) * f->iw));
+    const __m256i in_e = _mm256_cmpgt_epi32(row_end, exp_e), in_o = _mm256_cmpgt_epi32(row_end, exp_o);
     const int64_t ob = w0 / sw;
     for (int64_t k = 0; k < ny; k++) {
         const float *gr = g + ohs[k] * OW + ob;
@@ -569,8 +573,12 @@ PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const
             if (kind == PBX_MAX) {
                 __m256i p = masked ? _mm256_maskload_epi32(pbx_addr_i(wr, os), m)
                                    : _mm256_loadu_si256((const __m256i *)(wr + os));
-                v = _mm256_and_ps(v,
-                                  _mm256_castsi256_ps(_mm256_cmpeq_epi32(p, odd ? exp_o : exp_e)));
+                __m256i hit = _mm256_cmpeq_epi32(p, odd ? exp_o : exp_e);
+                v = _mm256_and_ps(v, _mm256_castsi256_ps(hit));
+                /* count each (output, pixel) match once: never a missing
+                 * output or a pixel past the row */
+                if (masked) hit = _mm256_and_si256(hit, _mm256_and_si256(m, odd ? in_o : in_e));
+                *hits = _mm256_add_epi32(*hits, hit);
             }
             if (odd)
                 o = _mm256_add_ps(o, v);
@@ -595,12 +603,15 @@ PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const
     }
 }
 
-PBX_INLINE void bwd_plane(const nchw_bwd *f, const int kind, const int sw, const int64_t kwc,
-                          const int par, const float *g, const int32_t *wsp, float *out,
-                          int64_t *ohs)
+/* One plane; max returns how many argmaxes matched a pixel of their
+ * window (all of them unless the workspace points outside one). */
+PBX_INLINE int64_t bwd_plane(const nchw_bwd *f, const int kind, const int sw, const int64_t kwc,
+                             const int par, const float *g, const int32_t *wsp, float *out,
+                             int64_t *ohs)
 {
     const pb_desc *d = f->d;
     const int64_t cw = 8 * sw;
+    int64_t matched = 0;
     for (int64_t h = 0; h < d->ih; h++) {
         /* output rows whose window taps row h, in tap order */
         int64_t ny = 0;
@@ -609,23 +620,26 @@ PBX_INLINE void bwd_plane(const nchw_bwd *f, const int kind, const int sw, const
             if (num >= 0 && num % d->sh == 0 && num / d->sh < d->oh) ohs[ny++] = num / d->sh;
         }
         float *orow = out + h * d->iw;
+        __m256i hits = _mm256_setzero_si256(); /* per lane, negated; one row cannot overflow */
         for (int64_t w0 = 0, c = 0; w0 < d->iw; w0 += cw, c++) {
             if (f->fast[c])
-                bwd_chunk(f, kind, sw, kwc, par, false, g, wsp, ohs, ny, h, w0, orow);
+                bwd_chunk(f, kind, sw, kwc, par, false, g, wsp, ohs, ny, h, w0, orow, &hits);
             else
-                bwd_chunk(f, kind, sw, kwc, par, true, g, wsp, ohs, ny, h, w0, orow);
+                bwd_chunk(f, kind, sw, kwc, par, true, g, wsp, ohs, ny, h, w0, orow, &hits);
         }
+        if (kind == PBX_MAX) matched -= pbx_hsum_i(hits);
     }
+    return matched;
 }
 
-typedef void (*plane_fn)(const nchw_bwd *f, const float *g, const int32_t *wsp, float *out,
-                         int64_t *ohs);
+typedef int64_t (*plane_fn)(const nchw_bwd *f, const float *g, const int32_t *wsp, float *out,
+                            int64_t *ohs);
 /* One specialization per (kind, stride, width 2 / 3 / any, pl parity). */
 #define PLANE_FN(K, S, W, P)                                                                  \
-    static void plane_##K##_##S##_##W##_##P(const nchw_bwd *f, const float *g,               \
-                                            const int32_t *wsp, float *out, int64_t *ohs)     \
+    static int64_t plane_##K##_##S##_##W##_##P(const nchw_bwd *f, const float *g,            \
+                                               const int32_t *wsp, float *out, int64_t *ohs)  \
     {                                                                                         \
-        bwd_plane(f, K, S, W, P, g, wsp, out, ohs);                                           \
+        return bwd_plane(f, K, S, W, P, g, wsp, out, ohs);                                    \
     }
 #define PLANE_FNS(K)                                                                          \
     PLANE_FN(K, 1, 0, 0) PLANE_FN(K, 2, 0, 0) PLANE_FN(K, 2, 2, 0) PLANE_FN(K, 2, 2, 1)      \
@@ -647,27 +661,6 @@ static plane_fn pick_plane(int kind, int64_t sw, int64_t kw, int64_t dw, int64_t
 #undef PICK
 }
 #undef PLANE_FN
-
-/* Every argmax of a plane inside the plane (as the reference demands);
- * anything else is a corrupt workspace. */
-static bool ws_in_range(const int32_t *ws, int64_t n, int64_t plane)
-{
-    __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(ws + i));
-        lo = _mm256_min_epi32(lo, v);
-        hi = _mm256_max_epi32(hi, v);
-    }
-    if (i < n) { /* masked-off lanes load 0, which is in range */
-        __m256i v = _mm256_maskload_epi32(ws + i, pbx_head(n - i));
-        lo = _mm256_min_epi32(lo, v);
-        hi = _mm256_max_epi32(hi, v);
-    }
-    __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), lo),
-                                  _mm256_cmpgt_epi32(hi, _mm256_set1_epi32((int32_t)(plane - 1))));
-    return _mm256_testz_si256(bad, bad);
-}
 
 /* avg: the share g/divisor of every output of a plane, divided once here
  * rather than at each of the taps that read it. */
@@ -761,15 +754,17 @@ pb_status pb_avx2_nchw_bwd(const pb_desc *d, const pb_args *a, int64_t begin, in
         const int32_t *wsp = NULL;
         if (is_max) {
             wsp = a->ws + p * oplane;
-            if (!ws_in_range(wsp, oplane, plane)) {
-                st = PB_ERR_UNSUPPORTED;
-                break;
-            }
         } else {
             shares(d, g, xcnt, ycnt, s);
             g = s;
         }
-        fn(&f, g, wsp, a->diff_src + p * plane, ohs);
+        float *ds = a->diff_src + p * plane;
+        int64_t matched = fn(&f, g, wsp, ds, ohs);
+        /* each output's argmax matched one pixel of its window, unless the
+         * workspace points elsewhere: then the plane by scatter (which
+         * refuses a position outside the plane) */
+        if (is_max && matched != oplane) st = pb_max_bwd_scatter(d, g, wsp, ds, 1);
+        if (st != PB_OK) break;
     }
     free(mem);
     return st;

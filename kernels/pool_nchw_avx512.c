@@ -807,20 +807,6 @@ pb_status pb_avx512_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
 
 /* ---- backward ---- */
 
-/* Max backward of one plane by scatter: the exact fallback when some
- * argmax lies outside its window (the reference adds it wherever it
- * points inside the plane). */
-static pb_status bwd_plane_scatter(const pb_desc *d, const float *gd, const int32_t *ws, float *ds)
-{
-    const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
-    memset(ds, 0, (size_t)P * sizeof *ds);
-    for (int64_t o = 0; o < Q; o++) {
-        if (ws[o] < 0 || ws[o] >= P) return PB_ERR_UNSUPPORTED;
-        ds[ws[o]] += gd[o];
-    }
-    return PB_OK;
-}
-
 /* Backward plan.  Input-centric: chunk j of an input row is 16 columns
  * (stride 1) or 16 column pairs, 32 columns (stride 2).  Tap tx, offset
  * e = tx - pl, sends output ow to column ow*sw + e; for stride 2 that is
@@ -939,7 +925,7 @@ INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_ge
         /* each output's argmax matched exactly one tap of its window, unless
          * the workspace points elsewhere: then redo the plane by scatter */
         if (is_max && matched != Q) {
-            pb_status st = bwd_plane_scatter(d, gd, wsp, ds);
+            pb_status st = pb_max_bwd_scatter(d, gd, wsp, ds, 1);
             if (st != PB_OK) return st;
         }
     }

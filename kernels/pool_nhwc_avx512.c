@@ -423,25 +423,6 @@ pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
 
 /* ---- backward ---- */
 
-/* Exact fallback for sample n, channels [c0, c1) when some argmax lies
- * outside its window: zero, then add each gradient where its argmax points
- * (the reference accepts any position inside the plane). */
-static pb_status bwd_scatter(const pb_desc *d, const pb_args *a, int64_t n, int64_t c0, int64_t c1)
-{
-    const int64_t C = d->c, P = d->ih * d->iw, Q = d->oh * d->ow;
-    float *dn = a->diff_src + n * P * C;
-    const float *gn = a->diff_dst + n * Q * C;
-    const int32_t *wn = a->ws + n * Q * C;
-    for (int64_t i = 0; i < P; i++) memset(dn + i * C + c0, 0, (size_t)(c1 - c0) * sizeof(float));
-    for (int64_t o = 0; o < Q; o++)
-        for (int64_t c = c0; c < c1; c++) {
-            int32_t pos = wn[o * C + c];
-            if (pos < 0 || pos >= P) return PB_ERR_UNSUPPORTED;
-            dn[pos * C + c] += gn[o * C + c];
-        }
-    return PB_OK;
-}
-
 /* One channel register of one input pixel, one covering output row: the K
  * covering outputs' contributions (K columns from the output column of
  * grow/wrow; K == 0: runtime count kdyn).  The first covering row writes
@@ -494,22 +475,26 @@ INLINE int bwd_px(float *dp, const float *grow, const int32_t *wrow, int64_t C, 
     return matches;
 }
 
-/* Sample n, channel blocks [cb0, cb1) (16 channels each): input rows in
- * order; for each covering output row, every pixel of the row takes the
- * contributions of its covering output columns (max: where the argmax is
- * the pixel itself; avg: g / divisor).  Each diff_src element is written
- * by the first covering row and updated in L1 by the others. */
+/* Sample n, input rows [h0, h1), all channels: for each covering output
+ * row, every pixel of the row takes the contributions of its covering
+ * output columns (max: where the argmax is the pixel itself; avg:
+ * g / divisor).  Each diff_src element is written by the first covering
+ * row and updated in L1 by the others.  Max checks its argmaxes: every
+ * one must match exactly once; a whole sample falls back to the scatter,
+ * part of one returns PB_ERR_PARTIAL (pool.h). */
 INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
-                            int64_t n, int64_t cb0, int64_t cb1, bool is_max)
+                            int64_t n, int64_t h0, int64_t h1, bool is_max)
 {
-    const int64_t C = d->c, IH = d->ih, IW = d->iw, OW = d->ow;
-    const int64_t c0 = cb0 * VL, c1 = cb1 * VL < C ? cb1 * VL : C, nv = cb1 - cb0;
-    const __mmask16 tail = pb_avx512_lanes(0, c1 - (c0 + (nv - 1) * VL));
-    const float *gn = a->diff_dst + n * d->oh * OW * C + c0;
-    const int32_t *wn = is_max ? a->ws + n * d->oh * OW * C + c0 : NULL;
-    float *dn = a->diff_src + n * IH * IW * C + c0;
+    const int64_t C = d->c, IH = d->ih, IW = d->iw, OW = d->ow, nv = (C + VL - 1) / VL;
+    const __mmask16 tail = pb_avx512_lanes(0, C - (nv - 1) * VL);
+    const float *gn = a->diff_dst + n * d->oh * OW * C;
+    const int32_t *wn = is_max ? a->ws + n * d->oh * OW * C : NULL;
+    float *dn = a->diff_src + n * IH * IW * C;
+    const bool whole = h0 == 0 && h1 == IH;
+    /* output rows whose argmaxes the count below vouches for */
+    const pb_row_slice rs = whole ? (pb_row_slice){0, d->oh, 0, d->oh} : pb_row_slice_of(d, h0, h1);
     int64_t matched = 0;
-    for (int64_t h = 0; h < IH; h++) {
+    for (int64_t h = h0; h < h1; h++) {
         const int64_t oh0 = geo->y.clo[h], oh1 = geo->y.chi[h];
         float *drow = dn + h * IW * C;
         if (oh0 == oh1) {
@@ -525,6 +510,7 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
             const float *grow = gn + oh * OW * C;
             const int32_t *wrow = is_max ? wn + oh * OW * C : NULL;
             const float ry = geo->y.r[oh];
+            int64_t m = 0;
             for (int64_t w = 0; w < IW; w++) {
                 const int64_t o0 = geo->x.clo[w], k = geo->x.chi[w] - o0;
                 const __m512i pos = _mm512_set1_epi32((int)(h * IW + w));
@@ -536,39 +522,48 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
                  * so the common counts run unrolled */
                 switch (k) {
                 case 1:
-                    matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 1, 1, is_max);
+                    m += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 1, 1, is_max);
                     break;
                 case 2:
-                    matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 2, 2, is_max);
+                    m += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 2, 2, is_max);
                     break;
                 case 3:
-                    matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 3, 3, is_max);
+                    m += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 3, 3, is_max);
                     break;
                 default:
-                    matched += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 0, k, is_max);
+                    m += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 0, k, is_max);
                     break;
                 }
             }
+            if (oh >= rs.own_lo && oh < rs.own_hi) matched += m;
         }
     }
     if (!is_max) return PB_OK;
-    /* every (output, channel) argmax matches exactly one pixel of its
-     * window unless the workspace points outside it */
-    if (matched != d->oh * OW * (c1 - c0)) return bwd_scatter(d, a, n, c0, c1);
-    return PB_OK;
+    /* every (output, channel) argmax of an owned row matches exactly one
+     * pixel of its window unless the workspace points outside it; shared
+     * rows are checked directly */
+    const bool ok = matched == (rs.own_hi - rs.own_lo) * OW * C &&
+                    pb_ws_rows_valid(d, wn, rs.oh_lo, rs.own_lo) &&
+                    pb_ws_rows_valid(d, wn, rs.own_hi, rs.oh_hi);
+    if (ok) return PB_OK;
+    return whole ? pb_max_bwd_scatter(d, gn, wn, dn, C) : PB_ERR_PARTIAL;
 }
 
 pb_status pb_avx512_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
                                     int64_t begin, int64_t end)
 {
-    const int64_t CB = (d->c + VL - 1) / VL;
+    const int64_t IH = d->ih;
+    pb_status partial = PB_OK;
     for (int64_t s = begin; s < end;) {
-        int64_t n = s / CB, cb0 = s % CB;
-        int64_t cb1 = cb0 + (end - s) < CB ? cb0 + (end - s) : CB;
-        pb_status st = d->alg == PB_ALG_MAX ? bwd_sample(d, a, g, n, cb0, cb1, true)
-                                            : bwd_sample(d, a, g, n, cb0, cb1, false);
-        if (st != PB_OK) return st;
-        s += cb1 - cb0;
+        const int64_t n = s / IH, h0 = s % IH, h1 = h0 + (end - s) < IH ? h0 + (end - s) : IH;
+        pb_status st = d->alg == PB_ALG_MAX ? bwd_sample(d, a, g, n, h0, h1, true)
+                                            : bwd_sample(d, a, g, n, h0, h1, false);
+        /* a later whole sample may still refuse its workspace outright */
+        if (st == PB_ERR_PARTIAL)
+            partial = st;
+        else if (st != PB_OK)
+            return st;
+        s += h1 - h0;
     }
-    return PB_OK;
+    return partial;
 }

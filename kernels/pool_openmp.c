@@ -1,7 +1,7 @@
 /* The `openmp` implementation: a generic parallel wrapper.  For each case
  * it runs the best single-thread implementation that has slice entry points
  * (pool.h) and splits the slices statically across threads: forward output
- * rows, backward disjoint input slices.  Each slice is computed exactly as
+ * rows, backward disjoint input slices (NHWC: input rows).  Each slice is computed exactly as
  * the whole-problem call computes it, so the result is bitwise identical
  * for any thread count; backward needs no reduction since slices never
  * share diff_src.  Small problems run on one thread (PB_OPENMP_MIN_BYTES). */
@@ -47,7 +47,9 @@ int pb_openmp_threads_for(const pb_desc *d, pb_dir dir)
 }
 
 /* Static partition of the slices: thread k of T gets [total*k/T,
- * total*(k+1)/T). */
+ * total*(k+1)/T).  A thread that meets a workspace entry outside its
+ * window (PB_ERR_PARTIAL, pool.h) cannot honour it alone, so the whole
+ * problem then runs again on one thread, which does. */
 static pb_status run_slices(const pb_impl *inner, void *ist, const pb_desc *d, const pb_args *a,
                             pb_dir dir)
 {
@@ -67,6 +69,7 @@ static pb_status run_slices(const pb_impl *inner, void *ist, const pb_desc *d, c
             if (first == PB_OK) first = s;
         }
     }
+    if (first == PB_ERR_PARTIAL) return fn(d, a, ist, 0, total);
     return first;
 }
 

@@ -16,7 +16,10 @@
  *     counts any two NaNs equal): inputs with distinct NaN payloads and
  *     mixed +0/-0 ties, outputs memcmp'd with the reference's;
  *   - the slice entry points (pool.h): an uneven partition of the slices
- *     gives bitwise the whole-problem call's result. */
+ *     gives bitwise the whole-problem call's result;
+ *   - a max workspace entry outside its window (no forward writes one):
+ *     every implementation honours it as the reference does, or, in a
+ *     slice range holding part of an NHWC sample, says PB_ERR_PARTIAL. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,6 +311,67 @@ START_TEST(test_uneven_slices)
 }
 END_TEST
 
+/* Max backward with a foreign workspace: from the reference's forward,
+ * then every 5th entry moved to another position of the plane (mostly
+ * outside its window).  The whole-problem call equals the reference
+ * bitwise; a partition into pieces either does too or says
+ * PB_ERR_PARTIAL; a position outside the plane is refused. */
+START_TEST(test_foreign_workspace)
+{
+    const pb_impl *im = pb_impl_get((size_t)_i);
+    ck_assert_ptr_nonnull(im);
+    if (im->external || im == pb_impl_reference() || cpu_skips(im)) return;
+    build_specs();
+    int checked = 0, partial = 0;
+    for (int i = 0; i < n_specs; i++)
+        for (int l = 0; l < PB_LAYOUT_COUNT; l++) {
+            pb_desc d;
+            if (!make_desc(&specs[i], PB_ALG_MAX, (pb_layout)l, &d) ||
+                !pb_impl_accepts(im, &d, PB_DIR_BWD, NULL))
+                continue;
+            const size_t ns = (size_t)d.src_elems, nd = (size_t)d.dst_elems;
+            const int64_t plane = d.ih * d.iw;
+            float *src = malloc(ns * sizeof *src), *dd = malloc(nd * sizeof *dd);
+            float *ref = malloc(ns * sizeof *ref), *o1 = malloc(ns * sizeof *o1);
+            float *o2 = malloc(ns * sizeof *o2), *dst = malloc(nd * sizeof *dst);
+            int32_t *ws = malloc(nd * sizeof *ws);
+            ck_assert(src && dd && ref && o1 && o2 && dst && ws);
+            pb_fill_src(&d, PB_FILL_DISTINCT, (uint64_t)i, src, d.src_elems);
+            pb_fill_diff_dst((uint64_t)i, dd, d.dst_elems);
+            pb_args fa = {.src = src, .dst = dst, .ws = ws};
+            ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_FWD_TRAIN, &fa), PB_OK);
+            for (size_t k = 0; k < nd; k += 5) ws[k] = (int32_t)((ws[k] + 1 + (int64_t)k * 7) % plane);
+            pb_args ra = {.src = src, .ws = ws, .diff_dst = dd, .diff_src = ref};
+            ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_BWD, &ra), PB_OK);
+            pb_args a1 = ra, a2 = ra;
+            a1.diff_src = o1, a2.diff_src = o2;
+            pb_poison_f32(o1, (int64_t)ns);
+            ck_assert_int_eq(pb_impl_run(im, &d, PB_DIR_BWD, &a1), PB_OK);
+            ck_assert_msg(memcmp(o1, ref, ns * sizeof *o1) == 0, "%s: spec %d %s: whole call",
+                          im->name, i, pb_layout_name(d.layout));
+            if (im->bwd_slices) {
+                pb_poison_f32(o2, (int64_t)ns);
+                pb_status st = run_pieces(im, &d, PB_DIR_BWD, &a2, 4);
+                ck_assert_msg(st == PB_OK || (st == PB_ERR_PARTIAL && l == PB_LAYOUT_NHWC),
+                              "%s: spec %d %s: pieces say %s", im->name, i,
+                              pb_layout_name(d.layout), pb_status_str(st));
+                ck_assert(st != PB_OK || memcmp(o2, ref, ns * sizeof *o2) == 0);
+                partial += st == PB_ERR_PARTIAL;
+            }
+            ws[nd - 1] = (int32_t)plane; /* outside the plane */
+            ck_assert_int_eq(pb_impl_run(im, &d, PB_DIR_BWD, &a1), PB_ERR_UNSUPPORTED);
+            checked++;
+            free(src), free(dd), free(ref), free(o1), free(o2), free(dst), free(ws);
+        }
+    printf("test_impls: %s: foreign workspace: %d problems equal to the reference, %d partial "
+           "ranges refused\n",
+           im->name, checked, partial);
+    ck_assert_int_gt(checked, 0);
+    /* sliced NHWC kernels see the foreign entries from partial samples */
+    ck_assert(!im->bwd_slices || im->parallel || partial > 0);
+}
+END_TEST
+
 Suite *pb_test_suite_impls(void)
 {
     Suite *s = suite_create("impls");
@@ -316,6 +380,7 @@ Suite *pb_test_suite_impls(void)
     tcase_add_loop_test(tc, test_every_impl, 0, (int)pb_impl_count());
     tcase_add_loop_test(tc, test_max_bits, 0, (int)pb_impl_count());
     tcase_add_loop_test(tc, test_uneven_slices, 0, (int)pb_impl_count());
+    tcase_add_loop_test(tc, test_foreign_workspace, 0, (int)pb_impl_count());
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,8 +3,9 @@
  * problems large enough to be split, equal to the implementation it wraps
  * run single-threaded, and max equal to the reference; the thread count it
  * picks (split above PB_OPENMP_MIN_BYTES of traffic, one thread below, never
- * more threads than slices); and the small-size fallback giving the same
- * results. */
+ * more threads than slices); the small-size fallback giving the same
+ * results; and a foreign max workspace split across threads (each half
+ * says PB_ERR_PARTIAL, the wrapper reruns whole samples). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,7 +198,7 @@ START_TEST(test_thread_choice)
     g.threads = 8;
     ck_assert_int_eq(pb_desc_finalize(&g, NULL, 0), PB_OK);
     ck_assert_int_eq(pb_openmp_threads_for(&g, PB_DIR_FWD_INF), 2);
-    ck_assert_int_eq(pb_openmp_threads_for(&g, PB_DIR_BWD), 8); /* 2 * 32 slices */
+    ck_assert_int_eq(pb_openmp_threads_for(&g, PB_DIR_BWD), 8); /* 2 * 14 input rows */
     g.threads = 1;
     ck_assert_int_eq(pb_openmp_threads_for(&g, PB_DIR_BWD), 1);
     g.threads = 0; /* OpenMP's default, at least one */
@@ -212,6 +213,54 @@ START_TEST(test_thread_choice)
 }
 END_TEST
 
+/* NHWC max backward split by input rows with a workspace entry outside
+ * its window: the half that reads it cannot honour it alone and says
+ * PB_ERR_PARTIAL; the wrapper then reruns the whole problem on one thread,
+ * so 2 threads still equal the reference bitwise. */
+START_TEST(test_foreign_split)
+{
+    const prob q = {.n = 1, .c = 32, .ih = 64, .iw = 64, .k = 3, .s = 2, .p = 1};
+    pb_desc d = make(&q, PB_ALG_MAX, PB_LAYOUT_NHWC, 2);
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_BWD), 2);
+    const size_t ns = (size_t)d.src_elems, nd = (size_t)d.dst_elems;
+    float *src = malloc(ns * sizeof *src), *dst = malloc(nd * sizeof *dst);
+    float *g = malloc(nd * sizeof *g), *ref = malloc(ns * sizeof *ref), *out = malloc(ns * sizeof *out);
+    int32_t *ws = malloc(nd * sizeof *ws);
+    ck_assert(src && dst && g && ref && out && ws);
+    uint64_t seed = 7;
+    for (size_t i = 0; i < ns; i++) src[i] = (float)(rng_next(&seed) % 1000);
+    for (size_t i = 0; i < nd; i++) g[i] = (float)((int)(rng_next(&seed) % 17) - 8) / 8.0f;
+    pb_args fa = {.src = src, .dst = dst, .ws = ws};
+    ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_FWD_TRAIN, &fa), PB_OK);
+    /* output (oh 3, ow 5, channel 9): its window spans rows 5..7; point it
+     * at row 60 of the plane, in the other half */
+    ws[(3 * d.ow + 5) * d.c + 9] = 60 * 64 + 2;
+    g[(3 * d.ow + 5) * d.c + 9] = 0.5f;
+    pb_args ra = {.src = src, .ws = ws, .diff_dst = g, .diff_src = ref};
+    ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_BWD, &ra), PB_OK);
+    ck_assert(ref[(60 * 64 + 2) * 32 + 9] != 0.0f);
+    /* the inner kernel alone: the top half refuses, the bottom half has
+     * nothing to say about an argmax it never reads */
+    const pb_impl *inner = pb_openmp_inner(&d, PB_DIR_BWD);
+    ck_assert_ptr_nonnull(inner);
+    pb_args a = ra;
+    a.diff_src = out;
+    void *st = NULL;
+    if (inner->prepare) ck_assert_int_eq(inner->prepare(&d, PB_DIR_BWD, &a, &st), PB_OK);
+    ck_assert_int_eq(inner->bwd_slices(&d, &a, st, 0, 32), PB_ERR_PARTIAL);
+    ck_assert_int_eq(inner->bwd_slices(&d, &a, st, 32, 64), PB_OK);
+    if (inner->release) inner->release(st);
+    memset(out, 0xff, ns * sizeof *out);
+    const pb_impl *omp = pb_impl_find("openmp");
+    ck_assert_ptr_nonnull(omp);
+    ck_assert_int_eq(pb_impl_run(omp, &d, PB_DIR_BWD, &a), PB_OK);
+    ck_assert_mem_eq(out, ref, ns * sizeof *out);
+    ws[0] = 64 * 64; /* outside the plane: refused, as the reference */
+    ck_assert_int_eq(pb_impl_run(omp, &d, PB_DIR_BWD, &a), PB_ERR_UNSUPPORTED);
+    free(src), free(dst), free(g), free(ref), free(out), free(ws);
+}
+END_TEST
+
 Suite *pb_test_suite_openmp(void)
 {
     Suite *s = suite_create("openmp");
@@ -221,6 +270,7 @@ Suite *pb_test_suite_openmp(void)
                         (int)(sizeof big / sizeof big[0]) * PB_ALG_COUNT * PB_LAYOUT_COUNT);
     tcase_add_test(tc, test_small_fallback);
     tcase_add_test(tc, test_thread_choice);
+    tcase_add_test(tc, test_foreign_split);
     suite_add_tcase(s, tc);
     return s;
 }
