@@ -4,7 +4,7 @@
  * rows, backward disjoint input slices (NHWC: input rows).  Each slice is computed exactly as
  * the whole-problem call computes it, so the result is bitwise identical
  * for any thread count; backward needs no reduction since slices never
- * share diff_src.  Small problems run on one thread (PB_OPENMP_MIN_BYTES). */
+ * share diff_src.  Small problems run on one thread (pb_openmp_min_bytes). */
 #include "pool_openmp.h"
 
 #include <omp.h>
@@ -36,12 +36,19 @@ static int64_t traffic(const pb_desc *d, pb_dir dir)
     return (d->src_elems + d->dst_elems + ws) * (int64_t)sizeof(float);
 }
 
+int64_t pb_openmp_min_bytes(pb_layout layout, pb_dir dir)
+{
+    const bool bwd = dir == PB_DIR_BWD;
+    if (layout == PB_LAYOUT_NCHW) return bwd ? PB_OPENMP_MIN_BYTES : (int64_t)512 << 10;
+    return bwd ? (int64_t)512 << 10 : (int64_t)1 << 20;
+}
+
 int pb_openmp_threads_for(const pb_desc *d, pb_dir dir)
 {
     if (!d || (unsigned)dir >= PB_DIR_COUNT) return 1;
     int64_t units = dir == PB_DIR_BWD ? pb_bwd_slices(d) : pb_fwd_rows(d);
     int64_t t = d->threads > 0 ? d->threads : omp_get_max_threads();
-    if (traffic(d, dir) < PB_OPENMP_MIN_BYTES) t = 1;
+    if (traffic(d, dir) < pb_openmp_min_bytes(d->layout, dir)) t = 1;
     if (t > units) t = units;
     return t < 1 ? 1 : (int)t;
 }

@@ -5,12 +5,16 @@
 
 #include "pool.h"
 
-/* Below this much memory traffic (bytes read + written) a case runs on one
- * thread.  An OpenMP region costs ~3.5 us here.  Measured with `blocked`
- * inside (3x3/2 and 2x2/2 max forward, NCHW, 2 threads vs 1): 2 threads
- * lose below ~60-120 KiB, win 1.1-1.35x at 245 KiB; a faster inner kernel
- * moves the break-even up, so the threshold sits at 256 KiB. */
-#define PB_OPENMP_MIN_BYTES ((int64_t)256 << 10)
+/* Below pb_openmp_min_bytes(layout, dir) of memory traffic (bytes read +
+ * written) a case runs on one thread.  An OpenMP region costs ~3.5 us
+ * here, so 2 threads pay once one thread needs ~10 us.  Measured on this
+ * 2-core VM (avx512 inside, 2x2/2 and 3x3/2 max, 64 channels, 2 threads
+ * vs 1, every size forced to split): NCHW backward wins from 221 KiB
+ * (1.14x), NCHW forward from 512 KiB (1.41x; 0.82x at 320 KiB), NHWC
+ * backward from 614 KiB (1.11x; 0.87x at 393 KiB), NHWC forward, the
+ * fastest kernel, from 1.3 MiB (1.44x; 0.77x at 737 KiB). */
+#define PB_OPENMP_MIN_BYTES ((int64_t)256 << 10) /* the smallest of the four */
+int64_t pb_openmp_min_bytes(pb_layout layout, pb_dir dir);
 
 /* The implementation the wrapper runs (d, dir) with: the highest-priority
  * registry entry that is neither parallel nor external, has the slice entry
@@ -19,7 +23,7 @@
 const pb_impl *pb_openmp_inner(const pb_desc *d, pb_dir dir);
 
 /* The number of threads the wrapper uses for (d, dir): d->threads, or
- * OpenMP's default when it is 0; 1 below PB_OPENMP_MIN_BYTES of traffic;
+ * OpenMP's default when it is 0; 1 below pb_openmp_min_bytes() of traffic;
  * never more than there are slices.  1 for a NULL descriptor or an
  * unknown direction. */
 int pb_openmp_threads_for(const pb_desc *d, pb_dir dir);

@@ -2,7 +2,7 @@
  * (both layouts, max and avg, forward inference, training and backward) on
  * problems large enough to be split, equal to the implementation it wraps
  * run single-threaded, and max equal to the reference; the thread count it
- * picks (split above PB_OPENMP_MIN_BYTES of traffic, one thread below, never
+ * picks (split above pb_openmp_min_bytes() of traffic, one thread below, never
  * more threads than slices); the small-size fallback giving the same
  * results; and a foreign max workspace split across threads (each half
  * says PB_ERR_PARTIAL, the wrapper reruns whole samples). */
@@ -146,13 +146,13 @@ static void check_threads(const prob *q, pb_alg alg, pb_layout l, bool expect_sp
     free(ref_dst);
 }
 
-/* Each problem moves well over PB_OPENMP_MIN_BYTES, so 2 and 3 threads
- * really split it. */
+/* Each problem moves over the largest threshold (NHWC forward, 1 MiB),
+ * so 2 and 3 threads really split it in every layout and direction. */
 static const prob big[] = {
-    {.n = 2, .c = 32, .ih = 56, .iw = 56, .k = 3, .s = 2, .p = 1},
-    {.n = 1, .c = 24, .ih = 64, .iw = 66, .k = 2, .s = 2},
-    {.n = 1, .c = 24, .ih = 40, .iw = 41, .k = 3, .s = 1, .p = 1},
-    {.n = 3, .c = 40, .ih = 23, .iw = 29, .global = true},
+    {.n = 2, .c = 40, .ih = 56, .iw = 56, .k = 3, .s = 2, .p = 1},
+    {.n = 1, .c = 64, .ih = 64, .iw = 66, .k = 2, .s = 2},
+    {.n = 1, .c = 96, .ih = 40, .iw = 41, .k = 3, .s = 1, .p = 1},
+    {.n = 3, .c = 160, .ih = 23, .iw = 29, .global = true},
 };
 
 START_TEST(test_threads_bitwise)
@@ -160,7 +160,8 @@ START_TEST(test_threads_bitwise)
     const prob *q = &big[_i / (PB_ALG_COUNT * PB_LAYOUT_COUNT)];
     int rest = _i % (PB_ALG_COUNT * PB_LAYOUT_COUNT);
     pb_desc d = make(q, PB_ALG_MAX, PB_LAYOUT_NCHW, 2);
-    ck_assert_int_ge((d.src_elems + d.dst_elems) * 4, PB_OPENMP_MIN_BYTES);
+    ck_assert_int_ge((d.src_elems + d.dst_elems) * 4,
+                     pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_FWD_INF));
     check_threads(q, (pb_alg)(rest / PB_LAYOUT_COUNT), (pb_layout)(rest % PB_LAYOUT_COUNT), true);
 }
 END_TEST
@@ -181,20 +182,31 @@ START_TEST(test_thread_choice)
 {
     pb_desc d;
     pb_desc_init(&d);
+    /* the measured break-evens, per layout and direction */
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_BWD), 256 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_FWD_INF), 512 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_FWD_TRAIN), 512 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_BWD), 512 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_FWD_INF), 1 << 20);
     /* NCHW 2x2/2 forward moves 5 floats per output; rows = C*OH */
-    d.c = 64, d.ih = 32, d.iw = 32, d.kh = d.kw = 2, d.threads = 2;
+    d.c = 128, d.ih = 32, d.iw = 32, d.kh = d.kw = 2, d.threads = 2;
     ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
-    /* (65536 + 16384) * 4 = 320 KiB >= 256 KiB: split */
+    /* (131072 + 32768) * 4 = 640 KiB >= 512 KiB: split */
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_INF), 2);
-    d.c = 48; /* 240 KiB: one thread */
+    d.c = 96; /* 480 KiB: one thread */
     ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_INF), 1);
-    /* the workspace counts for training: 48*16*16*4 more bytes, 288 KiB */
+    /* the workspace counts for training: 96*16*16*4 more bytes, 576 KiB */
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_TRAIN), 2);
+    /* NHWC, the same 576 KiB: backward splits, training forward does not */
+    d.layout = PB_LAYOUT_NHWC;
+    ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_BWD), 2);
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_TRAIN), 1);
     /* never more threads than slices: NHWC global forward has N rows */
     pb_desc g;
     pb_desc_init(&g);
-    g.n = 2, g.c = 512, g.ih = g.iw = 14, g.global = true, g.layout = PB_LAYOUT_NHWC;
+    g.n = 2, g.c = 1024, g.ih = g.iw = 14, g.global = true, g.layout = PB_LAYOUT_NHWC;
     g.threads = 8;
     ck_assert_int_eq(pb_desc_finalize(&g, NULL, 0), PB_OK);
     ck_assert_int_eq(pb_openmp_threads_for(&g, PB_DIR_FWD_INF), 2);
