@@ -552,7 +552,8 @@ PBX_INLINE void bwd_chunk(const nchw_bwd *f, const int kind, const int sw, const
     __m256i exp_o = _mm256_add_epi32(exp_e, _mm256_set1_epi32(1));
     /* masked chunks: lanes past the row's end name the next row's pixels */
     const __m256i row_end = _mm256_set1_epi32((int32_t)((h + 1) * f->iw));
-    const __m256i in_e = _mm256_cmpgt_epi32(row_end, exp_e), in_o = _mm256_cmpgt_epi32(row_end, exp_o);
+    const __m256i in_e = _mm256_cmpgt_epi32(row_end, exp_e);
+    const __m256i in_o = _mm256_cmpgt_epi32(row_end, exp_o);
     const int64_t ob = w0 / sw;
     for (int64_t k = 0; k < ny; k++) {
         const float *gr = g + ohs[k] * OW + ob;

@@ -7,7 +7,9 @@
  *
  * Backward is input-centric: each diff_src pixel sums the gradients of the
  * outputs that cover it (max: those whose argmax names it), so every
- * element is written once and no zeroing pass is needed.
+ * element is written once and no zeroing pass is needed.  Windows that do
+ * not overlap (2x2/2) go output-centric instead: each gradient and argmax
+ * is loaded once, not once per tap.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +228,7 @@ typedef struct splan {
     int32_t *rpos; /* [kh][OW][64] */
     bool *rnan;    /* [kh] */
     int64_t *rrow; /* [kh] input row held, -1 none */
+    int64_t *rat;  /* [kh] ring offset of the current output row's window rows */
 } splan;
 
 #define SEP_NV 4 /* registers per channel block of the separable path */
@@ -319,8 +322,11 @@ INLINE void sep_block(const splan *S, const pb_avx512_geom *geo, const pb_args *
                            j == NV - 1 ? tail : (__mmask16)0xFFFF, train, 1);
             continue;
         }
-        const float *r0 = S->rval + (y0 % kh) * OW * SEP_NV * VL;
-        const int32_t *p0 = S->rpos + (y0 % kh) * OW * SEP_NV * VL;
+        /* the window rows' ring offsets, once per output row: a modulo
+         * per output pixel and row cost more than the max itself */
+        for (int64_t h = y0; h < y1; h++) S->rat[h - y0] = (h % kh) * OW * SEP_NV * VL;
+        const float *r0 = S->rval + S->rat[0];
+        const int32_t *p0 = S->rpos + S->rat[0];
         const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
         for (int64_t ow = 0; ow < OW; ow++) {
             __m512 b[SEP_NV];
@@ -331,8 +337,8 @@ INLINE void sep_block(const splan *S, const pb_avx512_geom *geo, const pb_args *
                 bp[j] = train ? _mm512_loadu_si512(p0 + (ow * SEP_NV + j) * VL)
                               : _mm512_setzero_si512();
             }
-            for (int64_t h = y0 + 1; h < y1; h++) {
-                const int64_t at = ((h % kh) * OW + ow) * SEP_NV * VL;
+            for (int64_t h = 1; h < y1 - y0; h++) {
+                const int64_t at = S->rat[h] + ow * SEP_NV * VL;
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
                     __m512 v = _mm512_loadu_ps(S->rval + at + j * VL);
@@ -392,15 +398,16 @@ pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
             direct_rows(d, a, g, begin, end, true, false);
         return PB_OK;
     }
-    splan S = {d->c, d->ih, d->iw, d->oh, d->ow, d->kh, NULL, NULL, NULL, NULL};
+    splan S = {d->c, d->ih, d->iw, d->oh, d->ow, d->kh, NULL, NULL, NULL, NULL, NULL};
     size_t ring = (size_t)(d->kh * d->ow * SEP_NV * VL);
-    char *mem =
-        malloc(ring * (sizeof(float) + sizeof(int32_t)) + (size_t)d->kh * (sizeof(int64_t) + 1));
+    char *mem = malloc(ring * (sizeof(float) + sizeof(int32_t)) +
+                       (size_t)d->kh * (2 * sizeof(int64_t) + 1));
     if (!mem) return PB_ERR_NOMEM;
     S.rval = (float *)mem;
     S.rpos = (int32_t *)(S.rval + ring);
     S.rrow = (int64_t *)(S.rpos + ring);
-    S.rnan = (bool *)(S.rrow + d->kh);
+    S.rat = S.rrow + d->kh;
+    S.rnan = (bool *)(S.rat + d->kh);
 #define SEP3(KW)                                                 \
     do {                                                         \
         if (!mx)                                                 \
@@ -428,12 +435,11 @@ pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
  * grow/wrow; K == 0: runtime count kdyn).  The first covering row writes
  * the pixel, the others add to it (L1 resident).  FULL: no channel mask
  * (masked loads are slower on Zen).  Returns the argmax matches. */
-INLINE int bwd_vec(float *dp, const float *grow, const int32_t *wrow, int64_t C, __mmask16 cm,
-                   __m512i pos, bool first, float ry, const float *rx, const int K, int64_t kdyn,
-                   bool is_max, bool full)
+INLINE void bwd_vec(float *dp, const float *grow, const int32_t *wrow, int64_t C, __mmask16 cm,
+                    __m512i pos, bool first, float ry, const float *rx, const int K, int64_t kdyn,
+                    bool is_max, bool full, __m512i *cnt)
 {
     const int64_t kk = K > 0 ? K : kdyn;
-    int matches = 0;
     __m512 acc = first  ? _mm512_setzero_ps()
                  : full ? _mm512_loadu_ps(dp)
                         : _mm512_maskz_loadu_ps(cm, dp);
@@ -447,7 +453,8 @@ INLINE int bwd_vec(float *dp, const float *grow, const int32_t *wrow, int64_t C,
             const __mmask16 m =
                 full ? _mm512_cmpeq_epi32_mask(wv, pos) : _mm512_mask_cmpeq_epi32_mask(cm, wv, pos);
             acc = _mm512_mask_add_ps(acc, m, acc, g);
-            matches += __builtin_popcount(m);
+            /* lane-wise count: one op, where a popcount of m takes three */
+            *cnt = _mm512_mask_add_epi32(*cnt, m, *cnt, _mm512_set1_epi32(1));
         } else {
             acc = _mm512_fmadd_ps(g, _mm512_set1_ps(ry * rx[k]), acc);
         }
@@ -456,23 +463,86 @@ INLINE int bwd_vec(float *dp, const float *grow, const int32_t *wrow, int64_t C,
         _mm512_storeu_ps(dp, acc);
     else
         _mm512_mask_storeu_ps(dp, cm, acc);
-    return matches;
 }
 
 /* One input pixel, one covering output row, channel registers [0, nv). */
-INLINE int bwd_px(float *dp, const float *grow, const int32_t *wrow, int64_t C, int64_t nv,
-                  __mmask16 tail, __m512i pos, bool first, float ry, const float *rx, const int K,
-                  int64_t kdyn, bool is_max)
+INLINE void bwd_px(float *dp, const float *grow, const int32_t *wrow, int64_t C, int64_t nv,
+                   __mmask16 tail, __m512i pos, bool first, float ry, const float *rx, const int K,
+                   int64_t kdyn, bool is_max, __m512i *cnt)
 {
-    int matches = 0;
     const int64_t nfull = tail == 0xFFFF ? nv : nv - 1;
     for (int64_t v = 0; v < nfull; v++)
-        matches += bwd_vec(dp + v * VL, grow + v * VL, is_max ? wrow + v * VL : NULL, C, 0xFFFF,
-                           pos, first, ry, rx, K, kdyn, is_max, true);
+        bwd_vec(dp + v * VL, grow + v * VL, is_max ? wrow + v * VL : NULL, C, 0xFFFF, pos, first,
+                ry, rx, K, kdyn, is_max, true, cnt);
     if (nfull < nv)
-        matches += bwd_vec(dp + nfull * VL, grow + nfull * VL, is_max ? wrow + nfull * VL : NULL, C,
-                           tail, pos, first, ry, rx, K, kdyn, is_max, false);
-    return matches;
+        bwd_vec(dp + nfull * VL, grow + nfull * VL, is_max ? wrow + nfull * VL : NULL, C, tail,
+                pos, first, ry, rx, K, kdyn, is_max, false, cnt);
+}
+
+/* Windows that do not overlap (kh <= sh, kw <= sw): output-centric.
+ * Each output's gradient (and argmax) is loaded once per channel register
+ * and written to the taps of its window inside rows [h0, h1): max 0 + g
+ * where the argmax is the tap, else 0; avg g / divisor (the same fmadd
+ * from 0 as bwd_vec with one covering output, so bitwise the same).
+ * Pixels no window covers are zeroed.  Returns the argmax matches of the
+ * owned output rows. */
+INLINE int64_t bwd_disjoint(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
+                            const int32_t *wn, float *dn, int64_t h0, int64_t h1,
+                            const pb_row_slice *rs, bool is_max)
+{
+    const int64_t C = d->c, IW = d->iw, OW = d->ow, nv = (C + VL - 1) / VL;
+    const __mmask16 tail = pb_avx512_lanes(0, C - (nv - 1) * VL);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t h = h0; h < h1; h++) {
+        const bool row_covered = geo->y.clo[h] < geo->y.chi[h];
+        for (int64_t w = 0; w < IW; w++)
+            if (!row_covered || geo->x.clo[w] == geo->x.chi[w])
+                for (int64_t v = 0; v < nv; v++)
+                    _mm512_mask_storeu_ps(dn + (h * IW + w) * C + v * VL,
+                                          v == nv - 1 ? tail : (__mmask16)0xFFFF, zero);
+    }
+    __m512i cnt = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi32(1);
+    for (int64_t oh = rs->oh_lo; oh < rs->oh_hi; oh++) {
+        const int64_t y0 = geo->y.lo[oh] > h0 ? geo->y.lo[oh] : h0;
+        const int64_t y1 = geo->y.hi[oh] < h1 ? geo->y.hi[oh] : h1;
+        const bool owned = oh >= rs->own_lo && oh < rs->own_hi;
+        const float ry = geo->y.r[oh];
+        for (int64_t ow = 0; ow < OW; ow++) {
+            const int64_t x0 = geo->x.lo[ow], x1 = geo->x.hi[ow];
+            const float *gp = gn + (oh * OW + ow) * C;
+            const int32_t *wp = is_max ? wn + (oh * OW + ow) * C : NULL;
+            const __m512 r = _mm512_set1_ps(ry * geo->x.r[ow]);
+            for (int64_t v = 0; v < nv; v++) {
+                const __mmask16 cm = v == nv - 1 ? tail : (__mmask16)0xFFFF;
+                const bool full = cm == 0xFFFF;
+                __m512 g =
+                    full ? _mm512_loadu_ps(gp + v * VL) : _mm512_maskz_loadu_ps(cm, gp + v * VL);
+                __m512i wv = _mm512_setzero_si512();
+                if (is_max)
+                    wv = full ? _mm512_loadu_si512(wp + v * VL)
+                              : _mm512_maskz_loadu_epi32(cm, wp + v * VL);
+                else
+                    g = _mm512_fmadd_ps(g, r, zero);
+                for (int64_t y = y0; y < y1; y++)
+                    for (int64_t x = x0; x < x1; x++) {
+                        float *dp = dn + (y * IW + x) * C + v * VL;
+                        __m512 out = g;
+                        if (is_max) {
+                            const __mmask16 m = _mm512_mask_cmpeq_epi32_mask(
+                                cm, wv, _mm512_set1_epi32((int)(y * IW + x)));
+                            out = _mm512_maskz_add_ps(m, zero, g);
+                            if (owned) cnt = _mm512_mask_add_epi32(cnt, m, cnt, one);
+                        }
+                        if (full)
+                            _mm512_storeu_ps(dp, out);
+                        else
+                            _mm512_mask_storeu_ps(dp, cm, out);
+                    }
+            }
+        }
+    }
+    return _mm512_reduce_add_epi32(cnt);
 }
 
 /* Sample n, input rows [h0, h1), all channels: for each covering output
@@ -494,50 +564,55 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
     /* output rows whose argmaxes the count below vouches for */
     const pb_row_slice rs = whole ? (pb_row_slice){0, d->oh, 0, d->oh} : pb_row_slice_of(d, h0, h1);
     int64_t matched = 0;
-    for (int64_t h = h0; h < h1; h++) {
-        const int64_t oh0 = geo->y.clo[h], oh1 = geo->y.chi[h];
-        float *drow = dn + h * IW * C;
-        if (oh0 == oh1) {
-            for (int64_t w = 0; w < IW; w++)
-                for (int64_t v = 0; v < nv; v++)
-                    _mm512_mask_storeu_ps(drow + w * C + v * VL,
-                                          v == nv - 1 ? tail : (__mmask16)0xFFFF,
-                                          _mm512_setzero_ps());
-            continue;
-        }
-        for (int64_t oh = oh0; oh < oh1; oh++) {
-            const bool first = oh == oh0;
-            const float *grow = gn + oh * OW * C;
-            const int32_t *wrow = is_max ? wn + oh * OW * C : NULL;
-            const float ry = geo->y.r[oh];
-            int64_t m = 0;
-            for (int64_t w = 0; w < IW; w++) {
-                const int64_t o0 = geo->x.clo[w], k = geo->x.chi[w] - o0;
-                const __m512i pos = _mm512_set1_epi32((int)(h * IW + w));
-                float *dp = drow + w * C;
-                const float *gp = grow + o0 * C;
-                const int32_t *wp = is_max ? wrow + o0 * C : NULL;
-                const float *rx = geo->x.r + o0;
-                /* the covering count follows the stride's period: switch on it
-                 * so the common counts run unrolled */
-                switch (k) {
-                case 1:
-                    m += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 1, 1, is_max);
-                    break;
-                case 2:
-                    m += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 2, 2, is_max);
-                    break;
-                case 3:
-                    m += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 3, 3, is_max);
-                    break;
-                default:
-                    m += bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 0, k, is_max);
-                    break;
-                }
+    const bool disjoint = d->kh <= d->sh && d->kw <= d->sw && !d->global;
+    if (disjoint)
+        matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max);
+    else
+        for (int64_t h = h0; h < h1; h++) {
+            const int64_t oh0 = geo->y.clo[h], oh1 = geo->y.chi[h];
+            float *drow = dn + h * IW * C;
+            if (oh0 == oh1) {
+                for (int64_t w = 0; w < IW; w++)
+                    for (int64_t v = 0; v < nv; v++)
+                        _mm512_mask_storeu_ps(drow + w * C + v * VL,
+                                              v == nv - 1 ? tail : (__mmask16)0xFFFF,
+                                              _mm512_setzero_ps());
+                continue;
             }
-            if (oh >= rs.own_lo && oh < rs.own_hi) matched += m;
+            for (int64_t oh = oh0; oh < oh1; oh++) {
+                const bool first = oh == oh0;
+                const float *grow = gn + oh * OW * C;
+                const int32_t *wrow = is_max ? wn + oh * OW * C : NULL;
+                const float ry = geo->y.r[oh];
+                __m512i m = _mm512_setzero_si512(); /* argmax matches, lane-wise */
+                for (int64_t w = 0; w < IW; w++) {
+                    const int64_t o0 = geo->x.clo[w], k = geo->x.chi[w] - o0;
+                    const __m512i pos = _mm512_set1_epi32((int)(h * IW + w));
+                    float *dp = drow + w * C;
+                    const float *gp = grow + o0 * C;
+                    const int32_t *wp = is_max ? wrow + o0 * C : NULL;
+                    const float *rx = geo->x.r + o0;
+                    /* the covering count follows the stride's period:
+                     * switch on it so the common counts run unrolled */
+                    switch (k) {
+                    case 1:
+                        bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 1, 1, is_max, &m);
+                        break;
+                    case 2:
+                        bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 2, 2, is_max, &m);
+                        break;
+                    case 3:
+                        bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 3, 3, is_max, &m);
+                        break;
+                    default:
+                        bwd_px(dp, gp, wp, C, nv, tail, pos, first, ry, rx, 0, k, is_max, &m);
+                        break;
+                    }
+                }
+                if (is_max && oh >= rs.own_lo && oh < rs.own_hi)
+                    matched += _mm512_reduce_add_epi32(m);
+            }
         }
-    }
     if (!is_max) return PB_OK;
     /* every (output, channel) argmax of an owned row matches exactly one
      * pixel of its window unless the workspace points outside it; shared
