@@ -138,8 +138,9 @@ static pb_status avx512_fwd_rows(const pb_desc *d, const pb_args *a, void *state
     pb_avx512_geom g;
     st = pb_avx512_geom_init(&g, d);
     if (st == PB_OK)
-        st = d->layout == PB_LAYOUT_NCHW ? pb_avx512_nchw_fwd_rows(d, a, &g, begin, end)
-                                         : pb_avx512_nhwc_fwd_rows(d, a, &g, begin, end);
+        st = d->layout == PB_LAYOUT_NHWC ? pb_avx512_nhwc_fwd_rows(d, a, &g, begin, end)
+             : pb_avx512_nchw_lanes(d)   ? pb_avx512_nchw_lanes_fwd(d, a, &g, begin, end)
+                                         : pb_avx512_nchw_fwd_rows(d, a, &g, begin, end);
     pb_avx512_geom_free(&g);
     return st;
 }
@@ -158,8 +159,9 @@ static pb_status avx512_bwd_slices(const pb_desc *d, const pb_args *a, void *sta
     pb_avx512_geom g;
     st = pb_avx512_geom_init(&g, d);
     if (st == PB_OK)
-        st = d->layout == PB_LAYOUT_NCHW ? pb_avx512_nchw_bwd_slices(d, a, &g, begin, end)
-                                         : pb_avx512_nhwc_bwd_slices(d, a, &g, begin, end);
+        st = d->layout == PB_LAYOUT_NHWC ? pb_avx512_nhwc_bwd_slices(d, a, &g, begin, end)
+             : pb_avx512_nchw_lanes(d)   ? pb_avx512_nchw_lanes_bwd(d, a, &g, begin, end)
+                                         : pb_avx512_nchw_bwd_slices(d, a, &g, begin, end);
     pb_avx512_geom_free(&g);
     return st;
 }

@@ -290,6 +290,20 @@ START_TEST(test_nchw_widths)
 }
 END_TEST
 
+/* NCHW planes narrow enough for the lanes path, 150 of them (groups of
+ * 64, 64 and 22), every window, algorithm, direction and fill. */
+START_TEST(test_nchw_lanes)
+{
+    static const int64_t sizes[] = {7, 13, 14, 16};
+    const win *w = &windows[_i];
+    rng_state = 0x5851f42d4c957f2dull + (uint64_t)_i;
+    int runs = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        runs += sweep_shape(w, PB_LAYOUT_NCHW, 2, 75, sizes[k], sizes[k], 3);
+    ck_assert_int_gt(runs, 0);
+}
+END_TEST
+
 /* NHWC: channels 1..33 and past 64 (the 4-register groups). */
 START_TEST(test_nhwc_channels)
 {
@@ -478,15 +492,20 @@ START_TEST(test_nan_sweep)
 }
 END_TEST
 
-/* Slices: any partition gives bitwise the whole-range result. */
+/* Slices: any partition gives bitwise the whole-range result.  The second
+ * shape takes the NCHW lanes path (planes of width <= 16, 64 per group):
+ * 150 planes, so ranges start and end inside planes and groups. */
 START_TEST(test_slices_partition)
 {
     static const int wi[] = {0, 1, 2, 10};
+    static const int64_t shapes[][4] = {{2, 37, 9, 21}, {2, 75, 13, 13}};
     for (int l = 0; l < PB_LAYOUT_COUNT; l++)
-        for (size_t k = 0; k < sizeof wi / sizeof wi[0]; k++)
+        for (size_t k = 0; k < sizeof wi / sizeof wi[0] * 2; k++)
             for (int alg = 0; alg < PB_ALG_COUNT; alg++) {
                 pb_desc d;
-                ck_assert(make_desc(&d, &windows[wi[k]], (pb_layout)l, (pb_alg)alg, 2, 37, 9, 21));
+                const int64_t *sh = shapes[k / 4];
+                ck_assert(make_desc(&d, &windows[wi[k % 4]], (pb_layout)l, (pb_alg)alg, sh[0], sh[1],
+                                    sh[2], sh[3]));
                 rng_state = 77 + k;
                 float *src = malloc((size_t)d.src_elems * 4), *g = malloc((size_t)d.dst_elems * 4);
                 float *d1 = malloc((size_t)d.dst_elems * 4), *d2 = malloc((size_t)d.dst_elems * 4);
@@ -588,6 +607,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_nchw_widths, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_channels, 0, (int)NWIN);
+    tcase_add_loop_test(tc, test_nchw_lanes, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nan_sweep, 0, 14);
     suite_add_tcase(s, tc);
     TCase *te = tcase_create("semantics");
