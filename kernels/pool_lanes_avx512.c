@@ -121,24 +121,41 @@ static pb_desc lanes_desc(const pb_desc *d, int L)
     return v;
 }
 
+/* Scratch for one group of planes as an NHWC sample of up to GROUP
+ * channels: one input-sized (P pixels) and one output-sized (Q) tensor,
+ * and an output-sized workspace when `ws`.  One allocation, freed with
+ * free(s->in). */
+typedef struct lanes_scratch {
+    float *in, *out;
+    int32_t *ws;
+} lanes_scratch;
+
+static pb_status scratch_alloc(int64_t P, int64_t Q, bool ws, lanes_scratch *s)
+{
+    float *m = malloc((size_t)(P + Q) * GROUP * sizeof(float) +
+                      (ws ? (size_t)Q * GROUP * sizeof(int32_t) : 0));
+    if (!m) return PB_ERR_NOMEM;
+    s->in = m;
+    s->out = m + P * GROUP;
+    s->ws = ws ? (int32_t *)(s->out + Q * GROUP) : NULL;
+    return PB_OK;
+}
+
 pb_status pb_avx512_nchw_lanes_fwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
                                    int64_t begin, int64_t end)
 {
     const int64_t P = d->ih * d->iw, Q = d->oh * d->ow, OH = d->oh, OW = d->ow;
     const bool train = d->alg == PB_ALG_MAX && a->ws;
-    float *mem =
-        malloc((size_t)(P + Q) * GROUP * sizeof(float) + (train ? (size_t)Q * GROUP * 4 : 0));
-    if (!mem) return PB_ERR_NOMEM;
-    float *src = mem, *dst = mem + P * GROUP;
-    int32_t *ws = train ? (int32_t *)(dst + Q * GROUP) : NULL;
-    pb_status st = PB_OK;
+    lanes_scratch sc;
+    pb_status st = scratch_alloc(P, Q, train, &sc);
+    if (st != PB_OK) return st;
     /* output rows [begin, end) lie in planes [p0, p1) */
     const int64_t p0 = begin / OH, p1 = (end + OH - 1) / OH;
     for (int64_t p = p0; p < p1 && st == PB_OK; p += GROUP) {
         const int L = (int)(p1 - p < GROUP ? p1 - p : GROUP);
         const pb_desc v = lanes_desc(d, L);
-        to_lanes(a->src + p * P, P, L, P, src);
-        pb_args va = {.src = src, .dst = dst, .ws = ws};
+        to_lanes(a->src + p * P, P, L, P, sc.in);
+        pb_args va = {.src = sc.in, .dst = sc.out, .ws = sc.ws};
         st = pb_avx512_nhwc_fwd_rows(&v, &va, g, 0, OH);
         int64_t lo[GROUP], hi[GROUP];
         for (int l = 0; l < L; l++) {
@@ -146,10 +163,10 @@ pb_status pb_avx512_nchw_lanes_fwd(const pb_desc *d, const pb_args *a, const pb_
             lo[l] = (begin > r0 ? begin - r0 : 0) * OW;
             hi[l] = (end < r0 + OH ? end - r0 : OH) * OW;
         }
-        from_lanes(dst, L, Q, lo, hi, Q, a->dst + p * Q);
-        if (train) from_lanes(ws, L, Q, lo, hi, Q, a->ws + p * Q);
+        from_lanes(sc.out, L, Q, lo, hi, Q, a->dst + p * Q);
+        if (train) from_lanes(sc.ws, L, Q, lo, hi, Q, a->ws + p * Q);
     }
-    free(mem);
+    free(sc.in);
     return st;
 }
 
@@ -158,25 +175,22 @@ pb_status pb_avx512_nchw_lanes_bwd(const pb_desc *d, const pb_args *a, const pb_
 {
     const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
     const bool mx = d->alg == PB_ALG_MAX;
-    float *mem =
-        malloc((size_t)(P + Q) * GROUP * sizeof(float) + (mx ? (size_t)Q * GROUP * 4 : 0));
-    if (!mem) return PB_ERR_NOMEM;
-    float *dsrc = mem, *ddst = mem + P * GROUP;
-    int32_t *ws = mx ? (int32_t *)(ddst + Q * GROUP) : NULL;
-    pb_status st = PB_OK;
+    lanes_scratch sc;
+    pb_status st = scratch_alloc(P, Q, mx, &sc);
+    if (st != PB_OK) return st;
     for (int64_t p = begin; p < end && st == PB_OK; p += GROUP) {
         const int L = (int)(end - p < GROUP ? end - p : GROUP);
         const pb_desc v = lanes_desc(d, L);
-        to_lanes(a->diff_dst + p * Q, Q, L, Q, ddst);
-        if (mx) to_lanes(a->ws + p * Q, Q, L, Q, ws);
-        pb_args va = {.diff_dst = ddst, .ws = ws, .diff_src = dsrc};
+        to_lanes(a->diff_dst + p * Q, Q, L, Q, sc.out);
+        if (mx) to_lanes(a->ws + p * Q, Q, L, Q, sc.ws);
+        pb_args va = {.diff_dst = sc.out, .ws = sc.ws, .diff_src = sc.in};
         /* all rows of the one sample: argmaxes outside their window take
          * the exact scatter there, never PB_ERR_PARTIAL */
         st = pb_avx512_nhwc_bwd_slices(&v, &va, g, 0, d->ih);
         int64_t lo[GROUP], hi[GROUP];
         for (int l = 0; l < L; l++) lo[l] = 0, hi[l] = P;
-        if (st == PB_OK) from_lanes(dsrc, L, P, lo, hi, P, a->diff_src + p * P);
+        if (st == PB_OK) from_lanes(sc.in, L, P, lo, hi, P, a->diff_src + p * P);
     }
-    free(mem);
+    free(sc.in);
     return st;
 }
