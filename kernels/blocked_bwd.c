@@ -63,6 +63,8 @@ static pb_status nchw_max_plane(const pb_desc *d, float *P, const float *g, cons
     return PB_OK;
 }
 
+/* A whole NHWC sample, all channels: rows zeroed lazily just before the
+ * first output row that reaches them, then scattered (see the top). */
 static pb_status nhwc_max_sample(const pb_desc *d, float *S, const float *g, const int32_t *ws)
 {
     const int64_t C = d->c, iw = d->iw, OW = d->ow, plane = d->ih * iw;

@@ -151,12 +151,13 @@ pb_status pb_avx512_nchw_lanes_fwd(const pb_desc *d, const pb_args *a, const pb_
     if (st != PB_OK) return st;
     /* output rows [begin, end) lie in planes [p0, p1) */
     const int64_t p0 = begin / OH, p1 = (end + OH - 1) / OH;
-    for (int64_t p = p0; p < p1 && st == PB_OK; p += GROUP) {
+    for (int64_t p = p0; p < p1; p += GROUP) {
         const int L = (int)(p1 - p < GROUP ? p1 - p : GROUP);
         const pb_desc v = lanes_desc(d, L);
         to_lanes(a->src + p * P, P, L, P, sc.in);
         pb_args va = {.src = sc.in, .dst = sc.out, .ws = sc.ws};
         st = pb_avx512_nhwc_fwd_rows(&v, &va, g, 0, OH);
+        if (st != PB_OK) break;
         int64_t lo[GROUP], hi[GROUP];
         for (int l = 0; l < L; l++) {
             const int64_t r0 = (p + l) * OH;

@@ -12,7 +12,6 @@
  * is loaded once, not once per tap.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "pool_avx512.h"
 
@@ -440,7 +439,8 @@ pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
  * covering outputs' contributions (K columns from the output column of
  * grow/wrow; K == 0: runtime count kdyn).  The first covering row writes
  * the pixel, the others add to it (L1 resident).  FULL: no channel mask
- * (masked loads are slower on Zen).  Returns the argmax matches. */
+ * (masked loads are slower on Zen).  Max counts its argmax matches into
+ * *cnt (lane-wise, when vcount) or *scnt (popcount). */
 INLINE void bwd_vec(float *dp, const float *grow, const int32_t *wrow, int64_t C, __mmask16 cm,
                     __m512i pos, bool first, float ry, const float *rx, const int K, int64_t kdyn,
                     bool is_max, bool full, bool vcount, __m512i *cnt, int64_t *scnt)
@@ -536,6 +536,10 @@ INLINE void disj_block(const int NB, float *dn, const float *gp, const int32_t *
         }
 }
 
+/* Input rows [h0, h1) of one sample with non-overlapping windows:
+ * zeroes the pixels no window covers, then every output row that taps
+ * these rows writes its taps inside them (disj_block).  Returns the argmax
+ * matches of the owned output rows. */
 INLINE int64_t bwd_disjoint(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
                             const int32_t *wn, float *dn, int64_t h0, int64_t h1,
                             const pb_row_slice *rs, bool is_max)
