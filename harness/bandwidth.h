@@ -65,8 +65,9 @@ void pb_bw_free(pb_bw_buffers *b);
 int64_t pb_bw_pass_bytes(const pb_bw_buffers *b);
 
 /* One pass over all elements on `threads` threads with the kernels of
- * `isa` (PB_ERR_ISA if the CPU cannot run them). */
-pb_status pb_bw_pass(const pb_bw_buffers *b, int threads, pb_isa isa);
+ * `isa` (PB_ERR_ISA if the CPU cannot run them), with ordinary or
+ * streaming (non-temporal) stores. */
+pb_status pb_bw_pass(const pb_bw_buffers *b, int threads, pb_isa isa, bool streaming);
 
 /* Checks every destination element against the value the kernel must
  * have written.  True if all match; otherwise false and, if msg is not
@@ -84,6 +85,16 @@ double pb_bw_now(void);
  * discipline of the cases and of the reference. */
 void pb_cache_flush(const void *p, size_t n);
 
+/* The stores a reference is timed with.  A pooling kernel may write with
+ * either kind (backward kernels stream diff_src once it cannot stay in the
+ * caches), so the reference takes the faster of the two by default: the
+ * machine's attainable bandwidth, whichever stores attain it. */
+typedef enum pb_bw_stores {
+    PB_BW_STORES_BEST = 0,   /* both, the faster one is the reference */
+    PB_BW_STORES_ORDINARY,
+    PB_BW_STORES_STREAMING,
+} pb_bw_stores;
+
 typedef struct pb_bw_config {
     pb_bw_shape shape;
     int64_t bytes;       /* working set of one pass, reads + writes */
@@ -93,6 +104,7 @@ typedef struct pb_bw_config {
                             long; 0 = 1 ms (cold: one pass per trial) */
     bool cold;           /* flush the streams from the caches before each trial */
     pb_isa isa;          /* kernels to use; PB_ISA_COUNT = the best this CPU runs */
+    pb_bw_stores stores; /* which stores to time; the default takes the faster */
 } pb_bw_config;
 
 typedef struct pb_bw_result {
@@ -114,9 +126,13 @@ typedef struct pb_bw_result {
     double timer_res_s;     /* clock granularity */
     double ticks_per_trial; /* best trial in clock ticks (STREAM wants >= 20) */
     bool valid;             /* the timed result passed pb_bw_validate */
+    bool streaming;         /* the figures above are of streaming stores */
+    double ordinary_gbps;   /* best_gbps of each store kind; NaN if not timed */
+    double streaming_gbps;
 } pb_bw_result;
 
-/* Measures one reference.  Returns PB_OK with out->valid false if the
+/* Measures one reference (with PB_BW_STORES_BEST, both store kinds in
+ * full and the faster one's figures).  Returns PB_OK with out->valid false if the
  * computed result was wrong (msg says where), so the caller can report
  * it; errors as pb_bw_alloc, PB_ERR_ISA, PB_ERR_NULL. */
 pb_status pb_bw_measure(const pb_bw_config *cfg, pb_bw_result *out, char *msg, size_t msg_len);

@@ -287,12 +287,15 @@ static void json_bw(pb_json *j, const pb_bw_result *b)
     pb_json_str(j, "isa", pb_isa_name(b->isa));
     pb_json_int(j, "trials", b->trials);
     pb_json_int(j, "passes_per_trial", b->passes);
+    pb_json_str(j, "stores", b->streaming ? "streaming" : "ordinary");
     pb_json_num(j, "best_gbps", b->best_gbps);
     pb_json_num(j, "mean_gbps", b->mean_gbps);
     pb_json_num(j, "worst_gbps", b->worst_gbps);
     pb_json_num(j, "spread", b->spread);
     pb_json_num(j, "timer_resolution_ns", b->timer_res_s * 1e9);
     pb_json_num(j, "ticks_per_trial", b->ticks_per_trial);
+    pb_json_num(j, "ordinary_gbps", b->ordinary_gbps);
+    pb_json_num(j, "streaming_gbps", b->streaming_gbps);
     pb_json_bool(j, "valid", b->valid);
     pb_json_end_object(j);
 }

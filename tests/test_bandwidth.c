@@ -36,11 +36,13 @@ START_TEST(test_shape_for)
 }
 END_TEST
 
-/* Every shape and ISA computes what validation expects; sizes honoured. */
+/* Every shape, ISA and store kind computes what validation expects;
+ * sizes honoured. */
 START_TEST(test_all_kernels_validate)
 {
     for (int isa = 0; isa < PB_ISA_COUNT; isa++) {
         if (!pb_cpu_can_run((pb_isa)isa, NULL)) continue;
+        for (int nt = 0; nt < 2; nt++)
         for (int side = 0; side < 2; side++)
             for (int k = side ? 2 : 1; k <= PB_BW_MAX_STREAMS; k++) {
                 pb_bw_shape sh = side ? (pb_bw_shape){1, k} : (pb_bw_shape){k, 1};
@@ -51,9 +53,9 @@ START_TEST(test_all_kernels_validate)
                 ck_assert_int_eq(pb_bw_pass_bytes(&b), (int64_t)(k + 1) * 4 * 960);
                 char msg[200];
                 ck_assert(!pb_bw_validate(&b, msg, sizeof msg)); /* NaN-poisoned */
-                ck_assert_int_eq(pb_bw_pass(&b, 2, (pb_isa)isa), PB_OK);
-                ck_assert_msg(pb_bw_validate(&b, msg, sizeof msg), "isa %d r%dw%d: %s", isa,
-                              sh.reads, sh.writes, msg);
+                ck_assert_int_eq(pb_bw_pass(&b, 2, (pb_isa)isa, nt), PB_OK);
+                ck_assert_msg(pb_bw_validate(&b, msg, sizeof msg), "isa %d r%dw%d nt %d: %s",
+                              isa, sh.reads, sh.writes, nt, msg);
                 for (int s = 0; s < sh.reads + sh.writes; s++) {
                     const void *p = s < sh.reads ? (const void *)b.src[s]
                                                  : (const void *)b.dst[s - sh.reads];
@@ -69,7 +71,7 @@ START_TEST(test_validation_catches_corruption)
 {
     pb_bw_buffers b;
     ck_assert_int_eq(pb_bw_alloc((pb_bw_shape){3, 1}, 64 * 1024, 1, &b), PB_OK);
-    ck_assert_int_eq(pb_bw_pass(&b, 1, PB_ISA_BASELINE), PB_OK);
+    ck_assert_int_eq(pb_bw_pass(&b, 1, PB_ISA_BASELINE, false), PB_OK);
     char msg[200];
     ck_assert(pb_bw_validate(&b, msg, sizeof msg));
     /* element 1000 = src0 + src1 + src2 = 1000 + 1003 + 1006 & 1023 ... */
@@ -81,7 +83,7 @@ START_TEST(test_validation_catches_corruption)
     pb_bw_free(&b);
 
     ck_assert_int_eq(pb_bw_alloc((pb_bw_shape){1, 4}, 64 * 1024, 1, &b), PB_OK);
-    ck_assert_int_eq(pb_bw_pass(&b, 1, PB_ISA_BASELINE), PB_OK);
+    ck_assert_int_eq(pb_bw_pass(&b, 1, PB_ISA_BASELINE, false), PB_OK);
     ck_assert(pb_bw_validate(&b, msg, sizeof msg));
     ck_assert(b.dst[3][7] == 7.0f + 3.0f);
     b.dst[3][b.elems - 1] = NAN; /* the last element of the last stream */
@@ -116,12 +118,38 @@ START_TEST(test_measure)
             ck_assert_int_eq(r.trials, 4);
             ck_assert_int_eq(r.isa, pb_cpu_isa());
             if (cold) ck_assert_int_eq(r.passes, 1);
+            /* both store kinds timed; the reference is the faster one */
+            ck_assert(isfinite(r.ordinary_gbps) && isfinite(r.streaming_gbps));
+            ck_assert(r.best_gbps == (r.streaming ? r.streaming_gbps : r.ordinary_gbps));
+            ck_assert(r.best_gbps >= r.ordinary_gbps && r.best_gbps >= r.streaming_gbps);
             ck_assert(r.timer_res_s > 0 && r.timer_res_s < 1e-3);
             char id[64];
             pb_bw_id(&r, id, sizeof id);
             ck_assert_str_eq(id, cold ? (t ? "r4w1-1.05MB-t2-cold" : "r4w1-1.05MB-t1-cold")
                                       : (t ? "r4w1-1.05MB-t2" : "r4w1-1.05MB-t1"));
         }
+}
+END_TEST
+
+/* One store kind on request: the other is not timed. */
+START_TEST(test_measure_one_store_kind)
+{
+    for (int k = PB_BW_STORES_ORDINARY; k <= PB_BW_STORES_STREAMING; k++) {
+        pb_bw_config c = {.shape = {1, 2}, .bytes = 256 << 10, .threads = 1, .trials = 2,
+                          .min_trial_s = 2e-4, .isa = PB_ISA_COUNT, .stores = (pb_bw_stores)k};
+        pb_bw_result r;
+        char msg[200];
+        ck_assert_int_eq(pb_bw_measure(&c, &r, msg, sizeof msg), PB_OK);
+        ck_assert_msg(r.valid, "%s", msg);
+        bool nt = k == PB_BW_STORES_STREAMING;
+        ck_assert_int_eq(r.streaming, nt);
+        ck_assert(isnan(nt ? r.ordinary_gbps : r.streaming_gbps));
+        ck_assert(r.best_gbps == (nt ? r.streaming_gbps : r.ordinary_gbps));
+    }
+    pb_bw_config bad = {.shape = {1, 1}, .bytes = 4096, .threads = 1, .isa = PB_ISA_COUNT,
+                        .stores = (pb_bw_stores)3};
+    pb_bw_result r;
+    ck_assert_int_eq(pb_bw_measure(&bad, &r, NULL, 0), PB_ERR_PARSE);
 }
 END_TEST
 
@@ -137,9 +165,9 @@ START_TEST(test_rejects)
     /* a tiny request still gets one block per stream */
     ck_assert_int_eq(pb_bw_alloc((pb_bw_shape){1, 1}, 8, 1, &b), PB_OK);
     ck_assert_int_eq(b.elems, PB_BW_BLOCK);
-    ck_assert_int_eq(pb_bw_pass(&b, 1, PB_ISA_COUNT), PB_ERR_ISA);
+    ck_assert_int_eq(pb_bw_pass(&b, 1, PB_ISA_COUNT, false), PB_ERR_ISA);
     pb_bw_free(&b);
-    ck_assert_int_eq(pb_bw_pass(&b, 1, PB_ISA_BASELINE), PB_ERR_NULL); /* freed */
+    ck_assert_int_eq(pb_bw_pass(&b, 1, PB_ISA_BASELINE, false), PB_ERR_NULL); /* freed */
     pb_bw_result r;
     ck_assert_int_eq(pb_bw_measure(NULL, &r, NULL, 0), PB_ERR_NULL);
     pb_bw_config c = {.shape = {1, 1}, .bytes = 4096, .threads = 1, .trials = -1,
@@ -198,6 +226,7 @@ Suite *pb_test_suite_bandwidth(void)
     tcase_add_test(tc, test_all_kernels_validate);
     tcase_add_test(tc, test_validation_catches_corruption);
     tcase_add_test(tc, test_measure);
+    tcase_add_test(tc, test_measure_one_store_kind);
     tcase_add_test(tc, test_rejects);
     tcase_add_test(tc, test_par_run_and_pin);
     suite_add_tcase(s, tc);
