@@ -18,6 +18,12 @@
 #include "pool.h"
 
 #define PB_AVX512_VL 16 /* floats per zmm register */
+/* Backward writes diff_src with streaming (non-temporal) stores from this
+ * size of the whole diff_src (every sample and channel) up.  2x2/2 max
+ * bwd NHWC, 64 channels, 1 thread, streaming against ordinary stores side
+ * by side: 8 MiB 0.67-0.75x (the lines would have stayed cached), 16 MiB
+ * even, 23 MiB 1.5-1.6x, 64 MiB 1.2-1.5x; avg (128 channels) alike. */
+#define PB_AVX512_STREAM_MIN_BYTES ((int64_t)16 << 20)
 /* Largest NCHW window (its row buffers scale with it); global pooling and
  * NHWC have no limit. */
 #define PB_AVX512_MAX_WINDOW 64

@@ -838,7 +838,7 @@ INLINE __m512i ldzi(bool full, __mmask16 m, const int32_t *p)
 INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd,
                       const int32_t *wsp, float *drow, int64_t h, int64_t j, int64_t c0, int64_t c1,
                       const int SW, const int KW, const int PL, bool is_max, bool full,
-                      __m512i *cnt)
+                      bool stream, __m512i *cnt)
 {
     const int64_t OW = B->g.OW, IW = B->g.IW;
     const int64_t kw = KW ? KW : B->kw, pl = KW ? PL : B->pl;
@@ -881,17 +881,37 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
         }
     }
     if (is_max) *cnt = _mm512_add_epi32(*cnt, n);
+    /* streaming stores only for full chunks of aligned rows (stream_rows) */
+    const bool nt = stream && full;
     if (SW == 1) {
-        _mm512_mask_storeu_ps(drow + c_0, B->smask[2 * j], acc0);
+        if (nt)
+            _mm512_stream_ps(drow + c_0, acc0);
+        else
+            _mm512_mask_storeu_ps(drow + c_0, B->smask[2 * j], acc0);
         return;
     }
     /* interleave even (acc0) and odd (acc1) columns */
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi =
         _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    _mm512_mask_storeu_ps(drow + c_0, B->smask[2 * j], _mm512_permutex2var_ps(acc0, lo, acc1));
-    _mm512_mask_storeu_ps(drow + c_0 + VL, B->smask[2 * j + 1],
-                          _mm512_permutex2var_ps(acc0, hi, acc1));
+    const __m512 even = _mm512_permutex2var_ps(acc0, lo, acc1);
+    const __m512 odd = _mm512_permutex2var_ps(acc0, hi, acc1);
+    if (nt) {
+        _mm512_stream_ps(drow + c_0, even);
+        _mm512_stream_ps(drow + c_0 + VL, odd);
+    } else {
+        _mm512_mask_storeu_ps(drow + c_0, B->smask[2 * j], even);
+        _mm512_mask_storeu_ps(drow + c_0 + VL, B->smask[2 * j + 1], odd);
+    }
+}
+
+/* Streaming (non-temporal) stores for diff_src once it is too large to
+ * stay in the caches (the threshold and its measurements are NHWC's,
+ * pool_nhwc_avx512.c): rows must start 64-byte aligned. */
+INLINE bool stream_rows(const pb_desc *d, const pb_args *a)
+{
+    return d->iw % VL == 0 && ((uintptr_t)a->diff_src & 63) == 0 &&
+           d->n * d->c * d->ih * d->iw * (int64_t)sizeof(float) >= PB_AVX512_STREAM_MIN_BYTES;
 }
 
 INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
@@ -899,6 +919,7 @@ INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_ge
                           const int PL, bool is_max)
 {
     const int64_t IH = B->g.IH, IW = B->g.IW, P = IH * IW, Q = B->g.OH * B->g.OW;
+    const bool stream = stream_rows(d, a);
     for (int64_t p = begin; p < end; p++) {
         const float *gd = a->diff_dst + p * Q;
         const int32_t *wsp = is_max ? a->ws + p * Q : NULL;
@@ -916,9 +937,11 @@ INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_ge
             __m512i cnt = _mm512_setzero_si512(); /* per row: int32 lanes cannot overflow */
             for (int64_t j = 0; j < B->nch; j++) {
                 if (B->full[j])
-                    bwd_chunk(B, geo, gd, wsp, drow, h, j, c0, c1, SW, KW, PL, is_max, true, &cnt);
+                    bwd_chunk(B, geo, gd, wsp, drow, h, j, c0, c1, SW, KW, PL, is_max, true,
+                              stream, &cnt);
                 else
-                    bwd_chunk(B, geo, gd, wsp, drow, h, j, c0, c1, SW, KW, PL, is_max, false, &cnt);
+                    bwd_chunk(B, geo, gd, wsp, drow, h, j, c0, c1, SW, KW, PL, is_max, false,
+                              false, &cnt);
             }
             if (is_max) matched += _mm512_reduce_add_epi32(cnt);
         }
@@ -929,6 +952,7 @@ INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_ge
             if (st != PB_OK) return st;
         }
     }
+    _mm_sfence(); /* streaming stores visible to other threads before return */
     return PB_OK;
 }
 

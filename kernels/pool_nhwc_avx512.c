@@ -497,7 +497,8 @@ INLINE void bwd_px(float *dp, const float *grow, const int32_t *wrow, int64_t C,
  * bwd_vec with one covering output. */
 INLINE void disj_block(const int NB, float *dn, const float *gp, const int32_t *wp, int64_t v0,
                        int64_t nv, __mmask16 tail, int64_t C, int64_t IW, int64_t y0, int64_t y1,
-                       int64_t x0, int64_t x1, __m512 r, bool is_max, bool owned, __m512i *cnt)
+                       int64_t x0, int64_t x1, __m512 r, bool is_max, bool owned, __m512i *cnt,
+                       const bool stream)
 {
     const __m512 zero = _mm512_setzero_ps();
     __m512 g[4];
@@ -528,7 +529,9 @@ INLINE void disj_block(const int NB, float *dn, const float *gp, const int32_t *
                     out = _mm512_maskz_add_ps(m, zero, g[j]);
                     if (owned) *cnt = _mm512_mask_add_epi32(*cnt, m, *cnt, _mm512_set1_epi32(1));
                 }
-                if (cm[j] == 0xFFFF)
+                if (stream) /* only with C % 16 == 0 and dn aligned: no tails */
+                    _mm512_stream_ps(dp + j * VL, out);
+                else if (cm[j] == 0xFFFF)
                     _mm512_storeu_ps(dp + j * VL, out);
                 else
                     _mm512_mask_storeu_ps(dp + j * VL, cm[j], out);
@@ -542,7 +545,7 @@ INLINE void disj_block(const int NB, float *dn, const float *gp, const int32_t *
  * matches of the owned output rows. */
 INLINE int64_t bwd_disjoint(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
                             const int32_t *wn, float *dn, int64_t h0, int64_t h1,
-                            const pb_row_slice *rs, bool is_max)
+                            const pb_row_slice *rs, bool is_max, const bool stream)
 {
     const int64_t C = d->c, IW = d->iw, OW = d->ow, nv = (C + VL - 1) / VL;
     const __mmask16 tail = pb_avx512_lanes(0, C - (nv - 1) * VL);
@@ -569,10 +572,10 @@ INLINE int64_t bwd_disjoint(const pb_desc *d, const pb_avx512_geom *geo, const f
             int64_t v = 0;
             for (; v + 4 <= nv; v += 4)
                 disj_block(4, dn, gp, wp, v, nv, tail, C, IW, y0, y1, x0, x1, r, is_max, owned,
-                           &cnt);
+                           &cnt, stream);
             for (; v < nv; v++)
                 disj_block(1, dn, gp, wp, v, nv, tail, C, IW, y0, y1, x0, x1, r, is_max, owned,
-                           &cnt);
+                           &cnt, stream);
         }
     }
     return _mm512_reduce_add_epi32(cnt);
@@ -643,6 +646,18 @@ INLINE int64_t bwd_overlap(const pb_desc *d, const pb_avx512_geom *geo, const fl
     return matched;
 }
 
+/* Streaming (non-temporal) stores for diff_src once it is too large to
+ * stay in the caches (PB_AVX512_STREAM_MIN_BYTES): no read-for-ownership
+ * of lines written whole.  Whole vectors only (C a multiple of 16,
+ * diff_src 64-byte aligned): no tails.  Output-centric path only: the
+ * input-centric one writes a pixel once per covering output row, and at
+ * 3x3/2 (512x512x64, 64 MiB) streaming its last write measured even. */
+INLINE bool stream_diff_src(const pb_desc *d, const pb_args *a)
+{
+    return d->c % VL == 0 && ((uintptr_t)a->diff_src & 63) == 0 &&
+           d->n * d->ih * d->iw * d->c * (int64_t)sizeof(float) >= PB_AVX512_STREAM_MIN_BYTES;
+}
+
 /* Sample n, input rows [h0, h1), all channels: output-centric for windows
  * that do not overlap (bwd_disjoint), else input-centric (bwd_overlap).
  * Max checks its argmaxes: every one of an owned output row must match
@@ -664,8 +679,10 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
      * avg 0.88x; 14x14x512: avg 1.3x, max even) */
     const bool disjoint =
         d->kh <= d->sh && d->kw <= d->sw && !d->global && (is_max || nv >= 8);
-    if (disjoint)
-        matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max);
+    if (disjoint && stream_diff_src(d, a))
+        matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
+    else if (disjoint)
+        matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, false);
     else if (is_max && nv < 8) /* below 128 channels */
         matched = bwd_overlap(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
     else
@@ -697,5 +714,6 @@ pb_status pb_avx512_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pb
             return st;
         s += h1 - h0;
     }
+    _mm_sfence(); /* streaming stores visible to other threads before return */
     return partial;
 }
