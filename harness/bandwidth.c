@@ -52,6 +52,16 @@ static void chunk(int64_t elems, int t, int nth, int64_t *b, int64_t *e)
     *e = blocks * (t + 1) / nth * PB_BW_BLOCK;
 }
 
+/* NaN in every destination element, so an unwritten one fails validation. */
+static void poison_fn(void *ctx, int t, int nth)
+{
+    pb_bw_buffers *b = ctx;
+    int64_t lo, hi;
+    chunk(b->elems, t, nth, &lo, &hi);
+    for (int w = 0; w < b->shape.writes; w++)
+        for (int64_t i = lo; i < hi; i++) b->dst[w][i] = NAN;
+}
+
 static void init_fn(void *ctx, int t, int nth)
 {
     pb_bw_buffers *b = ctx;
@@ -61,8 +71,7 @@ static void init_fn(void *ctx, int t, int nth)
         float *s = (float *)b->src[r];
         for (int64_t i = lo; i < hi; i++) s[i] = src_value(r, i);
     }
-    for (int w = 0; w < b->shape.writes; w++)
-        for (int64_t i = lo; i < hi; i++) b->dst[w][i] = NAN;
+    poison_fn(ctx, t, nth);
 }
 
 pb_status pb_bw_alloc(pb_bw_shape shape, int64_t bytes, int threads, pb_bw_buffers *b)
@@ -290,10 +299,8 @@ pb_status pb_bw_measure(const pb_bw_config *cfg, pb_bw_result *out, char *msg, s
         memset(&r, 0, sizeof r);
         char m[256] = "";
         /* poisoned again, so each kind's validation sees only its own writes */
-        if (out->bytes)
-            for (int w = 0; w < b.shape.writes; w++)
-                for (int64_t i = 0; i < b.elems; i++) b.dst[w][i] = NAN;
-        st = measure_stores(cfg, &b, isa, nt == 1, &r, m, sizeof m);
+        if (out->bytes) st = pb_par_run(cfg->threads, poison_fn, &b);
+        if (st == PB_OK) st = measure_stores(cfg, &b, isa, nt == 1, &r, m, sizeof m);
         if (st != PB_OK) break;
         gbps[nt] = r.valid ? r.best_gbps : NAN;
         /* a wrong result wins over any speed: it must be reported */
