@@ -104,6 +104,16 @@ static inline bool pb_avx512_whole_plane(const pb_desc *d)
            d->pb == 0 && d->pl == 0 && d->pr == 0 && d->dh == 1 && d->dw == 1;
 }
 
+/* Backward may write diff_src with streaming stores: it is at least
+ * PB_AVX512_STREAM_MIN_BYTES and every row of row_floats floats (a plane
+ * row in NCHW, a pixel's channels in NHWC) starts 64-byte aligned, so the
+ * full vectors a kernel streams never share a line with a tail. */
+static inline bool pb_avx512_stream_ok(const pb_desc *d, const pb_args *a, int64_t row_floats)
+{
+    return row_floats % PB_AVX512_VL == 0 && ((uintptr_t)a->diff_src & 63) == 0 &&
+           d->src_elems * (int64_t)sizeof(float) >= PB_AVX512_STREAM_MIN_BYTES;
+}
+
 static inline int64_t pb_avx512_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;

@@ -881,7 +881,7 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
         }
     }
     if (is_max) *cnt = _mm512_add_epi32(*cnt, n);
-    /* streaming stores only for full chunks of aligned rows (stream_rows) */
+    /* streaming stores only for full chunks of aligned rows */
     const bool nt = stream && full;
     if (SW == 1) {
         if (nt)
@@ -905,21 +905,12 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
     }
 }
 
-/* Streaming (non-temporal) stores for diff_src once it is too large to
- * stay in the caches (the threshold and its measurements are NHWC's,
- * pool_nhwc_avx512.c): rows must start 64-byte aligned. */
-INLINE bool stream_rows(const pb_desc *d, const pb_args *a)
-{
-    return d->iw % VL == 0 && ((uintptr_t)a->diff_src & 63) == 0 &&
-           d->n * d->c * d->ih * d->iw * (int64_t)sizeof(float) >= PB_AVX512_STREAM_MIN_BYTES;
-}
-
 INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
                           const bplan *B, int64_t begin, int64_t end, const int SW, const int KW,
                           const int PL, bool is_max)
 {
     const int64_t IH = B->g.IH, IW = B->g.IW, P = IH * IW, Q = B->g.OH * B->g.OW;
-    const bool stream = stream_rows(d, a);
+    const bool stream = pb_avx512_stream_ok(d, a, IW);
     for (int64_t p = begin; p < end; p++) {
         const float *gd = a->diff_dst + p * Q;
         const int32_t *wsp = is_max ? a->ws + p * Q : NULL;

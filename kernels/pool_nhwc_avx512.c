@@ -663,18 +663,6 @@ INLINE int64_t bwd_overlap(const pb_desc *d, const pb_avx512_geom *geo, const fl
     return matched;
 }
 
-/* Streaming (non-temporal) stores for diff_src once it is too large to
- * stay in the caches (PB_AVX512_STREAM_MIN_BYTES): no read-for-ownership
- * of lines written whole.  Whole vectors only (C a multiple of 16,
- * diff_src 64-byte aligned): no tails.  Output-centric path only: the
- * input-centric one writes a pixel once per covering output row, and at
- * 3x3/2 (512x512x64, 64 MiB) streaming its last write measured even. */
-INLINE bool stream_diff_src(const pb_desc *d, const pb_args *a)
-{
-    return d->c % VL == 0 && ((uintptr_t)a->diff_src & 63) == 0 &&
-           d->n * d->ih * d->iw * d->c * (int64_t)sizeof(float) >= PB_AVX512_STREAM_MIN_BYTES;
-}
-
 /* Sample n, input rows [h0, h1), all channels: output-centric for windows
  * that do not overlap (bwd_disjoint), else input-centric (bwd_overlap).
  * Max checks its argmaxes: every one of an owned output row must match
@@ -696,7 +684,11 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
      * avg 0.88x; 14x14x512: avg 1.3x, max even) */
     const bool disjoint =
         d->kh <= d->sh && d->kw <= d->sw && !d->global && (is_max || nv >= 8);
-    if (disjoint && stream_diff_src(d, a))
+    /* streaming stores (pb_avx512_stream_ok) on the output-centric path
+     * only: the input-centric one writes a pixel once per covering output
+     * row, and at 3x3/2 (512x512x64, 64 MiB) streaming its last write
+     * measured even */
+    if (disjoint && pb_avx512_stream_ok(d, a, C))
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
     else if (disjoint)
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, false);
