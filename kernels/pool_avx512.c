@@ -138,8 +138,9 @@ static pb_status avx512_fwd_rows(const pb_desc *d, const pb_args *a, void *state
     pb_avx512_geom g;
     st = pb_avx512_geom_init(&g, d);
     if (st == PB_OK)
-        st = d->layout == PB_LAYOUT_NHWC ? pb_avx512_nhwc_fwd_rows(d, a, &g, begin, end)
-             : pb_avx512_nchw_lanes(d)   ? pb_avx512_nchw_lanes_fwd(d, a, &g, begin, end)
+        st = d->layout == PB_LAYOUT_NHWC  ? pb_avx512_nhwc_fwd_rows(d, a, &g, begin, end)
+             : pb_avx512_nchw_strips(d, a) ? pb_avx512_nchw_strips_fwd(d, a, &g, begin, end)
+             : pb_avx512_nchw_lanes(d)     ? pb_avx512_nchw_lanes_fwd(d, a, &g, begin, end)
                                          : pb_avx512_nchw_fwd_rows(d, a, &g, begin, end);
     pb_avx512_geom_free(&g);
     return st;

@@ -75,6 +75,14 @@ pb_status pb_avx512_nchw_lanes_fwd(const pb_desc *d, const pb_args *a, const pb_
 pb_status pb_avx512_nchw_lanes_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
                                    int64_t begin, int64_t end);
 
+/* NCHW forward (inference) of square 2x2/3x3 windows, stride 1 or 2, on
+ * planes up to this many bytes walks 16-column strips top to bottom
+ * (kernels/pool_strips_avx512.c); it takes precedence over the lanes path. */
+#define PB_AVX512_STRIPS_MAX_PLANE (16 << 10)
+bool pb_avx512_nchw_strips(const pb_desc *d, const pb_args *a);
+pb_status pb_avx512_nchw_strips_fwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                    int64_t begin, int64_t end);
+
 /* Lanes i with lo <= i < hi, clipped to [0, 16). */
 static inline __mmask16 pb_avx512_lanes(int64_t lo, int64_t hi)
 {

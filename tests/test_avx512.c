@@ -441,7 +441,16 @@ START_TEST(test_page_edges)
                         ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, fd, &a), PB_OK);
                         ck_assert(
                             compare_f(&d, fd, FILL_DISTINCT, "dst", dst, rdst, d.dst_elems, mx));
-                        if (mx) ck_assert_mem_eq(ws, rws, (size_t)d.dst_elems * 4);
+                        if (mx) {
+                            ck_assert_mem_eq(ws, rws, (size_t)d.dst_elems * 4);
+                            /* inference max takes other kernels (strips) */
+                            pb_args inf = {.src = src, .dst = dst};
+                            poison(dst, d.dst_elems);
+                            ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, PB_DIR_FWD_INF, &inf),
+                                             PB_OK);
+                            ck_assert(compare_f(&d, PB_DIR_FWD_INF, FILL_DISTINCT, "dst", dst, rdst,
+                                                d.dst_elems, true));
+                        }
                         ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_BWD, &r),
                                          PB_OK);
                         a.ws = mx ? rws : NULL;

@@ -1,0 +1,156 @@
+/*
+ * AVX-512 NCHW forward (inference max and both averages) of square 2x2 or
+ * 3x3 windows with stride 1 or 2 on planes that fit in L1: each plane is
+ * walked in strips of 16 output columns from top to bottom; an input row's
+ * horizontal window is computed once (masked loads, so the padding reads
+ * as the fill; stride 2 deinterleaves two loads) and the vertical window
+ * slides through registers.
+ *
+ * Why: small planes (googlenet's 28x28 to 7x7, alexnet's 27x27 and 13x13,
+ * vgg16's 14x14) were the slowest NCHW problems.  The row kernels pay a
+ * per-row set-up and a ring in memory, the lanes path two transposes; both
+ * ran at 13-25 GB/s there against 26-74 GB/s for oneDNN on nChw16c.
+ * Walking a column strip is a loss once the plane leaves L1 and comes
+ * from DRAM (3x3/1 on 112x112 planes, 26 MB: 8.5 against 11 GB/s for the
+ * row kernels), hence PB_AVX512_STRIPS_MAX_PLANE.
+ *
+ * Max is the fast vmaxps scan, horizontal then vertical, which keeps the
+ * first of equal values in row-major order as the reference does.  It is
+ * exact unless a NaN is among the inputs: every load is checked and a
+ * plane's row range that read one is redone by the exact row kernels.
+ * Every output is computed the same way whatever the slice range.
+ */
+#include "pool_avx512.h"
+
+#define VL PB_AVX512_VL
+#define INLINE static inline __attribute__((always_inline))
+
+bool pb_avx512_nchw_strips(const pb_desc *d, const pb_args *a)
+{
+    const bool train = d->alg == PB_ALG_MAX && a->ws;
+    return !train && !d->global && !pb_avx512_whole_plane(d) && d->kh == d->kw &&
+           (d->kh == 2 || d->kh == 3) && d->sh == d->sw && (d->sh == 1 || d->sh == 2) &&
+           d->dh == 1 && d->dw == 1 &&
+           d->ih * d->iw * (int64_t)sizeof(float) <= PB_AVX512_STRIPS_MAX_PLANE;
+}
+
+/* Load masks of one strip: lanes whose column lies inside the row. */
+typedef struct strip {
+    int64_t e;      /* column of lane 0's first tap */
+    __mmask16 m[3]; /* S == 1: tap t at e + t; S == 2: e, e + 16, e + 32 */
+    __mmask16 om;   /* real output lanes */
+} strip;
+
+/* Horizontal window of `row` (at column 0) for one strip, K taps, stride
+ * S.  *nan gets NaN lanes of loads that together cover every column a tap
+ * reaches. */
+INLINE __m512 hwin(const float *row, const strip *sp, const int K, const int S, __m512 fill,
+                   bool is_max, __mmask16 *nan)
+{
+    const float *p = row + sp->e;
+    __m512 t[3];
+    if (S == 1) {
+        #pragma GCC unroll 3
+        for (int k = 0; k < K; k++) t[k] = _mm512_mask_loadu_ps(fill, sp->m[k], p + k);
+        if (is_max) *nan |= _mm512_cmp_ps_mask(t[0], t[K - 1], _CMP_UNORD_Q);
+    } else {
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
+                                               26, 28, 30);
+        const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25,
+                                              27, 29, 31);
+        const __m512 A = _mm512_mask_loadu_ps(fill, sp->m[0], p);
+        const __m512 B = _mm512_mask_loadu_ps(fill, sp->m[1], p + VL);
+        t[0] = _mm512_permutex2var_ps(A, even, B);
+        t[1] = _mm512_permutex2var_ps(A, odd, B);
+        if (is_max) *nan |= _mm512_cmp_ps_mask(A, B, _CMP_UNORD_Q);
+        if (K == 3) {
+            /* columns e + 2i + 2: the even lanes one further, lane 15 from
+             * the next load's first column */
+            const __m512 C = _mm512_mask_loadu_ps(fill, sp->m[2] & 1, p + 2 * VL);
+            t[2] = _mm512_castsi512_ps(
+                _mm512_alignr_epi32(_mm512_castps_si512(C), _mm512_castps_si512(t[0]), 1));
+            if (is_max) *nan |= _mm512_cmp_ps_mask(C, C, _CMP_UNORD_Q) & 1;
+        }
+    }
+    __m512 v = t[0];
+    #pragma GCC unroll 3
+    for (int k = 1; k < K; k++)
+        /* vmaxps(later, best) keeps best on ties: the earlier tap wins */
+        v = is_max ? _mm512_max_ps(t[k], v) : _mm512_add_ps(v, t[k]);
+    return v;
+}
+
+INLINE __m512 row_or_fill(const float *plane, int64_t y, int64_t IH, int64_t IW, const strip *sp,
+                          const int K, const int S, __m512 fill, bool is_max, __mmask16 *nan)
+{
+    return y >= 0 && y < IH ? hwin(plane + y * IW, sp, K, S, fill, is_max, nan) : fill;
+}
+
+/* Output rows [oh0, oh1) of one plane; true if a NaN was read. */
+INLINE bool plane_rows(const pb_desc *d, const pb_avx512_geom *geo, const float *plane, float *out,
+                       int64_t oh0, int64_t oh1, const int K, const int S, bool is_max)
+{
+    const int64_t IH = d->ih, IW = d->iw, OW = d->ow;
+    const __m512 fill = is_max ? _mm512_set1_ps(-__builtin_inff()) : _mm512_setzero_ps();
+    __mmask16 nan = 0;
+    for (int64_t c0 = 0; c0 < OW; c0 += VL) {
+        strip sp = {.e = c0 * S - d->pl, .om = pb_avx512_lanes(0, OW - c0)};
+        #pragma GCC unroll 3
+        for (int k = 0; k < 3; k++) {
+            const int64_t at = sp.e + (S == 1 ? k : k * VL);
+            sp.m[k] = pb_avx512_lanes(-at, IW - at);
+        }
+        const __m512 xr = is_max ? fill : _mm512_loadu_ps(geo->x.r + c0);
+        /* R[k]: horizontal window of row oh*S - pt + k; the K - S rows an
+         * output shares with the next one carry over */
+        __m512 R[3];
+        int64_t y0 = oh0 * S - d->pt;
+        #pragma GCC unroll 3
+        for (int k = 0; k < K - S; k++)
+            R[k] = row_or_fill(plane, y0 + k, IH, IW, &sp, K, S, fill, is_max, &nan);
+        for (int64_t oh = oh0; oh < oh1; oh++, y0 += S) {
+            #pragma GCC unroll 3
+            for (int k = K - S; k < K; k++)
+                R[k] = row_or_fill(plane, y0 + k, IH, IW, &sp, K, S, fill, is_max, &nan);
+            __m512 v = R[0];
+            #pragma GCC unroll 3
+            for (int k = 1; k < K; k++) v = is_max ? _mm512_max_ps(R[k], v) : _mm512_add_ps(v, R[k]);
+            if (!is_max) v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), xr));
+            _mm512_mask_storeu_ps(out + oh * OW + c0, sp.om, v);
+            #pragma GCC unroll 3
+            for (int k = 0; k < K - S; k++) R[k] = R[k + S];
+        }
+    }
+    return nan != 0;
+}
+
+INLINE pb_status strips_fwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
+                            int64_t begin, int64_t end, const int K, const int S, bool is_max)
+{
+    const int64_t OH = d->oh;
+    for (int64_t r = begin; r < end;) {
+        const int64_t p = r / OH, oh0 = r % OH;
+        const int64_t oh1 = oh0 + (end - r) < OH ? oh0 + (end - r) : OH;
+        const float *plane = a->src + p * d->ih * d->iw;
+        if (plane_rows(d, geo, plane, a->dst + p * OH * d->ow, oh0, oh1, K, S, is_max)) {
+            /* a NaN among the inputs: the exact scan */
+            pb_status st = pb_avx512_nchw_fwd_rows(d, a, geo, r, r + (oh1 - oh0));
+            if (st != PB_OK) return st;
+        }
+        r += oh1 - oh0;
+    }
+    return PB_OK;
+}
+
+/* One instantiation per (window, stride, algorithm): the loops over taps
+ * and rows unroll and R stays in registers. */
+#define STRIPS(K, S)                                                                      \
+    (d->alg == PB_ALG_MAX ? strips_fwd(d, a, g, begin, end, K, S, true)                   \
+                          : strips_fwd(d, a, g, begin, end, K, S, false))
+
+pb_status pb_avx512_nchw_strips_fwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                    int64_t begin, int64_t end)
+{
+    if (d->kh == 2) return d->sh == 1 ? STRIPS(2, 1) : STRIPS(2, 2);
+    return d->sh == 1 ? STRIPS(3, 1) : STRIPS(3, 2);
+}
