@@ -160,8 +160,9 @@ static pb_status avx512_bwd_slices(const pb_desc *d, const pb_args *a, void *sta
     pb_avx512_geom g;
     st = pb_avx512_geom_init(&g, d);
     if (st == PB_OK)
-        st = d->layout == PB_LAYOUT_NHWC ? pb_avx512_nhwc_bwd_slices(d, a, &g, begin, end)
-             : pb_avx512_nchw_lanes(d)   ? pb_avx512_nchw_lanes_bwd(d, a, &g, begin, end)
+        st = d->layout == PB_LAYOUT_NHWC          ? pb_avx512_nhwc_bwd_slices(d, a, &g, begin, end)
+             : pb_avx512_nchw_strips_bwd_ok(d, a) ? pb_avx512_nchw_strips_bwd(d, a, &g, begin, end)
+             : pb_avx512_nchw_lanes(d)            ? pb_avx512_nchw_lanes_bwd(d, a, &g, begin, end)
                                          : pb_avx512_nchw_bwd_slices(d, a, &g, begin, end);
     pb_avx512_geom_free(&g);
     return st;

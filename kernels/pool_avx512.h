@@ -82,6 +82,12 @@ pb_status pb_avx512_nchw_lanes_bwd(const pb_desc *d, const pb_args *a, const pb_
 bool pb_avx512_nchw_strips(const pb_desc *d, const pb_args *a);
 pb_status pb_avx512_nchw_strips_fwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
                                     int64_t begin, int64_t end);
+/* Backward of the same windows and planes (max: a scatter into the plane
+ * while it sits in L1; avg: transposed strips), unless diff_src is
+ * written with streaming stores. */
+bool pb_avx512_nchw_strips_bwd_ok(const pb_desc *d, const pb_args *a);
+pb_status pb_avx512_nchw_strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                    int64_t begin, int64_t end);
 
 /* Lanes i with lo <= i < hi, clipped to [0, 16). */
 static inline __mmask16 pb_avx512_lanes(int64_t lo, int64_t hi)

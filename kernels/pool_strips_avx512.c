@@ -20,6 +20,8 @@
  * plane's row range that read one is redone by the exact row kernels.
  * Every output is computed the same way whatever the slice range.
  */
+#include <stdlib.h>
+
 #include "pool_avx512.h"
 
 #define VL PB_AVX512_VL
@@ -153,4 +155,174 @@ pb_status pb_avx512_nchw_strips_fwd(const pb_desc *d, const pb_args *a, const pb
 {
     if (d->kh == 2) return d->sh == 1 ? STRIPS(2, 1) : STRIPS(2, 2);
     return d->sh == 1 ? STRIPS(3, 1) : STRIPS(3, 2);
+}
+
+/* ---- backward ---- */
+
+/* Horizontal transposed window for one strip of 16 input columns from c0:
+ * H[x] = the sum of g[ow] over the outputs ow whose window holds x (tap
+ * t = x + pl - S*ow in [0, K)).  Stride 1: one shifted load per tap.
+ * Stride 2: one load G of the outputs from ow0 = c0/2 + q0 and, per tap,
+ * a permute of it into the lanes of matching parity (tp: idx, parity). */
+typedef struct tpose {
+    __m512i idx[3];
+    __mmask16 par[3];
+    int64_t q0; /* floor((pl - K + 1) / 2) */
+} tpose;
+
+INLINE __m512 hwin_t(const float *g, int64_t c0, int64_t OW, int64_t pl, const tpose *tp,
+                     const int K, const int S)
+{
+    __m512 v = _mm512_setzero_ps();
+    if (S == 1) {
+#pragma GCC unroll 3
+        for (int t = 0; t < K; t++) {
+            const int64_t e = c0 + pl - t; /* output of lane 0 */
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(pb_avx512_lanes(-e, OW - e), g + e));
+        }
+        return v;
+    }
+    const int64_t ow0 = c0 / 2 + tp->q0;
+    const __m512 G = _mm512_maskz_loadu_ps(pb_avx512_lanes(-ow0, OW - ow0), g + ow0);
+#pragma GCC unroll 3
+    for (int t = 0; t < K; t++)
+        v = _mm512_add_ps(v, _mm512_maskz_permutexvar_ps(tp->par[t], tp->idx[t], G));
+    return v;
+}
+
+/* Average backward of one plane: the gradient scaled by 1/divisor into gs
+ * (the output plane), then per strip the transposed horizontal window of
+ * every output row into hb and each diff_src row the sum of its covering
+ * rows' (the geometry tables' [clo, chi)). */
+INLINE void avg_bwd_plane(const pb_desc *d, const pb_avx512_geom *geo, const tpose *tp,
+                          const float *dd, float *ds, float *gs, __m512 *hb, const int K,
+                          const int S)
+{
+    const int64_t IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
+        for (int64_t c0 = 0; c0 < OW; c0 += VL) {
+            const __mmask16 m = pb_avx512_lanes(0, OW - c0);
+            const __m512 v = _mm512_maskz_loadu_ps(m, dd + oh * OW + c0);
+            _mm512_mask_storeu_ps(gs + oh * OW + c0, m,
+                                  _mm512_mul_ps(v, _mm512_mul_ps(ry, _mm512_loadu_ps(geo->x.r + c0))));
+        }
+    }
+    for (int64_t c0 = 0; c0 < IW; c0 += VL) {
+        const __mmask16 sm = pb_avx512_lanes(0, IW - c0);
+        for (int64_t oh = 0; oh < OH; oh++) hb[oh] = hwin_t(gs + oh * OW, c0, OW, d->pl, tp, K, S);
+        for (int64_t y = 0; y < IH; y++) {
+            __m512 v = _mm512_setzero_ps();
+            for (int64_t oh = geo->y.clo[y]; oh < geo->y.chi[y]; oh++) v = _mm512_add_ps(v, hb[oh]);
+            _mm512_mask_storeu_ps(ds + y * IW + c0, sm, v);
+        }
+    }
+}
+
+/* Where a scratch plane should start, modulo 4096, so that its scattered
+ * stores do not share their low 12 address bits with the gradient and
+ * argmax loads that follow (4K aliasing: the CPU then takes the load for
+ * dependent on the store and replays it).  The middle of the larger gap
+ * between the two read streams. */
+static uintptr_t away_from(const void *p, const void *q)
+{
+    const uintptr_t a = (uintptr_t)p & 4095, b = (uintptr_t)q & 4095;
+    const uintptr_t ab = (b - a) & 4095, ba = (a - b) & 4095;
+    return ab >= ba ? (a + ab / 2) & 4095 : (b + ba / 2) & 4095;
+}
+
+/* Max: each upstream gradient added at its argmax in a scratch plane that
+ * stays in L1, then copied out.  Scattering into diff_src itself ran at
+ * half the speed in some runs of the suite: at stride 1 the argmax sits
+ * next to the output, so with diff_src and diff_dst 4 KiB apart every
+ * store aliased the next loads. */
+static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
+{
+    const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
+    char *mem = malloc((size_t)P * sizeof(float) + 4096 + 64);
+    if (!mem) return PB_ERR_NOMEM;
+    const uintptr_t base = ((uintptr_t)mem + 63) & ~(uintptr_t)63;
+    pb_status st = PB_OK;
+    for (int64_t p = begin; p < end && st == PB_OK; p++) {
+        const float *dd = a->diff_dst + p * Q;
+        const int32_t *ws = a->ws + p * Q;
+        float *ds = a->diff_src + p * P;
+        float *acc = (float *)(base + ((away_from(dd, ws) - base) & 4095 & ~(uintptr_t)3));
+        __mmask16 bad = 0;
+        for (int64_t i = 0; i < Q; i += VL) {
+            const __m512i w = _mm512_maskz_loadu_epi32(pb_avx512_lanes(0, Q - i), ws + i);
+            bad |= _mm512_cmp_epu32_mask(w, _mm512_set1_epi32((int)P), _MM_CMPINT_NLT);
+        }
+        if (bad) {
+            st = PB_ERR_UNSUPPORTED; /* an argmax outside the plane, as the reference */
+            break;
+        }
+        for (int64_t i = 0; i < P; i += VL)
+            _mm512_mask_storeu_ps(acc + i, pb_avx512_lanes(0, P - i), _mm512_setzero_ps());
+        for (int64_t o = 0; o < Q; o++) acc[ws[o]] += dd[o];
+        for (int64_t i = 0; i < P; i += VL) {
+            const __mmask16 m = pb_avx512_lanes(0, P - i);
+            _mm512_mask_storeu_ps(ds + i, m, _mm512_maskz_loadu_ps(m, acc + i));
+        }
+    }
+    free(mem);
+    return st;
+}
+
+INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
+                            int64_t begin, int64_t end, const int K, const int S)
+{
+    if (d->alg == PB_ALG_MAX) return max_bwd(d, a, begin, end);
+    const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
+    tpose tp = {.q0 = pb_avx512_floor_div(d->pl - K + 1, 2)};
+    for (int t = 0; t < K; t++) {
+        int32_t idx[VL];
+        __mmask16 par = 0;
+        for (int i = 0; i < VL; i++) {
+            const int64_t u = d->pl + i - t; /* S * (ow - ow of lane 0's pair) */
+            idx[i] = (int32_t)(pb_avx512_floor_div(u, 2) - tp.q0);
+            if ((u & 1) == 0) par |= (__mmask16)(1u << i);
+        }
+        tp.idx[t] = _mm512_loadu_si512(idx);
+        tp.par[t] = par;
+    }
+    float *gs = malloc((size_t)Q * sizeof(float));
+    __m512 *hb = aligned_alloc(64, (size_t)d->oh * sizeof(__m512));
+    if (!gs || !hb) {
+        free(gs);
+        free(hb);
+        return PB_ERR_NOMEM;
+    }
+    for (int64_t p = begin; p < end; p++)
+        avg_bwd_plane(d, geo, &tp, a->diff_dst + p * Q, a->diff_src + p * P, gs, hb, K, S);
+    free(gs);
+    free(hb);
+    return PB_OK;
+}
+
+/* Measured against the row and lanes kernels, 1 thread, side by side
+ * (alexnet, vgg16, googlenet): 1.3-1.6x on overlapping windows (3x3/2 on
+ * 55x55 to 13x13, 3x3/1 on 28x28 and 14x14) and on the lanes path's
+ * 14x14 2x2/2; but 0.75-0.82x on 56x56 2x2/2, where the row kernel
+ * writes each diff_src row once in one pass, and 0.5-0.9x on 7x7 planes
+ * (a strip per 49 elements; the lanes path spreads its set-up over 64
+ * planes).  Hence: overlapping windows or lanes-path widths, at least 8
+ * columns. */
+bool pb_avx512_nchw_strips_bwd_ok(const pb_desc *d, const pb_args *a)
+{
+    return !d->global && !pb_avx512_whole_plane(d) && d->kh == d->kw &&
+           (d->kh == 2 || d->kh == 3) && d->sh == d->sw && (d->sh == 1 || d->sh == 2) &&
+           d->dh == 1 && d->dw == 1 &&
+           d->ih * d->iw * (int64_t)sizeof(float) <= PB_AVX512_STRIPS_MAX_PLANE &&
+           d->iw >= 8 && (d->kw > d->sw || d->iw <= PB_AVX512_LANES_MAX_W) &&
+           !pb_avx512_stream_ok(d, a, d->iw);
+}
+
+#define STRIPS_BWD(K, S) strips_bwd(d, a, g, begin, end, K, S)
+
+pb_status pb_avx512_nchw_strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
+                                    int64_t begin, int64_t end)
+{
+    if (d->kh == 2) return d->sh == 1 ? STRIPS_BWD(2, 1) : STRIPS_BWD(2, 2);
+    return d->sh == 1 ? STRIPS_BWD(3, 1) : STRIPS_BWD(3, 2);
 }

@@ -577,6 +577,22 @@ START_TEST(test_foreign_argmax)
         ws[5] = 36;
         ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, PB_DIR_BWD, &a), PB_ERR_UNSUPPORTED);
     }
+    /* the same on planes the NCHW strips path takes (10x10, overlapping
+     * windows: a scatter into a scratch plane) */
+    pb_desc d;
+    ck_assert(make_desc(&d, &windows[1], PB_LAYOUT_NCHW, PB_ALG_MAX, 1, 2, 10, 10));
+    float g[50], ds[200], rds[200], src[200] = {0};
+    int32_t ws[50];
+    for (int i = 0; i < 50; i++) g[i] = (float)(i + 1) / 8.0f, ws[i] = (i * 13) % 100;
+    pb_args a = {.src = src, .diff_dst = g, .ws = ws, .diff_src = ds};
+    pb_args r = {.src = src, .diff_dst = g, .ws = ws, .diff_src = rds};
+    ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_BWD, &r), PB_OK);
+    ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, PB_DIR_BWD, &a), PB_OK);
+    ck_assert_mem_eq(ds, rds, sizeof ds);
+    ws[31] = 100;
+    ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, PB_DIR_BWD, &a), PB_ERR_UNSUPPORTED);
+    ws[31] = -1;
+    ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, PB_DIR_BWD, &a), PB_ERR_UNSUPPORTED);
 }
 END_TEST
 
