@@ -12,7 +12,7 @@
  * ran at 13-25 GB/s there against 26-74 GB/s for oneDNN on nChw16c.
  * Walking a column strip is a loss once the plane leaves L1 and comes
  * from DRAM (3x3/1 on 112x112 planes, 26 MB: 8.5 against 11 GB/s for the
- * row kernels), hence PB_AVX512_STRIPS_MAX_PLANE.
+ * row kernels), hence PB_AVX512_STRIPS_MAX_PLANE and its cached variant.
  *
  * Max is the fast vmaxps scan, horizontal then vertical, which keeps the
  * first of equal values in row-major order as the reference does.  It is
@@ -30,10 +30,13 @@
 bool pb_avx512_nchw_strips(const pb_desc *d, const pb_args *a)
 {
     const bool train = d->alg == PB_ALG_MAX && a->ws;
+    const int64_t plane = d->ih * d->iw * (int64_t)sizeof(float);
+    const bool fits = plane <= PB_AVX512_STRIPS_MAX_PLANE ||
+                      (plane <= PB_AVX512_STRIPS_MAX_PLANE_CACHED &&
+                       d->src_elems * (int64_t)sizeof(float) <= PB_AVX512_STRIPS_CACHED_SRC);
     return !train && !d->global && !pb_avx512_whole_plane(d) && d->kh == d->kw &&
            (d->kh == 2 || d->kh == 3) && d->sh == d->sw && (d->sh == 1 || d->sh == 2) &&
-           d->dh == 1 && d->dw == 1 &&
-           d->ih * d->iw * (int64_t)sizeof(float) <= PB_AVX512_STRIPS_MAX_PLANE;
+           d->dh == 1 && d->dw == 1 && fits;
 }
 
 /* Load masks of one strip: lanes whose column lies inside the row. */

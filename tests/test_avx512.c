@@ -304,6 +304,20 @@ START_TEST(test_nchw_lanes)
 }
 END_TEST
 
+/* NCHW planes between 16 and 64 KiB in a small tensor: the forward takes
+ * the strips path there too (PB_AVX512_STRIPS_MAX_PLANE_CACHED). */
+START_TEST(test_nchw_strips_cached)
+{
+    static const int64_t sizes[][2] = {{70, 73}, {101, 96}};
+    const win *w = &windows[_i];
+    rng_state = 0x94d049bb133111ebull + (uint64_t)_i;
+    int runs = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        runs += sweep_shape(w, PB_LAYOUT_NCHW, 1, 2, sizes[k][0], sizes[k][1], 5);
+    ck_assert_int_gt(runs, 0);
+}
+END_TEST
+
 /* NHWC: channels 1..33 and past 64 (the 4-register groups). */
 START_TEST(test_nhwc_channels)
 {
@@ -684,6 +698,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_add_loop_test(tc, test_nchw_widths, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_channels, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nchw_lanes, 0, (int)NWIN);
+    tcase_add_loop_test(tc, test_nchw_strips_cached, 0, 5);
     tcase_add_loop_test(tc, test_nan_sweep, 0, 14);
     suite_add_tcase(s, tc);
     TCase *te = tcase_create("semantics");
