@@ -262,7 +262,17 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
         }
         for (int64_t i = 0; i < P; i += VL)
             _mm512_mask_storeu_ps(acc + i, pb_avx512_lanes(0, P - i), _mm512_setzero_ps());
-        for (int64_t o = 0; o < Q; o++) acc[ws[o]] += dd[o];
+        /* four interleaved runs of outputs: neighbouring outputs often
+         * share their argmax, and one run's chain of adds to one place
+         * waits on store-to-load forwarding */
+        const int64_t q4 = Q / 4;
+        for (int64_t o = 0; o < q4; o++) {
+            acc[ws[o]] += dd[o];
+            acc[ws[o + q4]] += dd[o + q4];
+            acc[ws[o + 2 * q4]] += dd[o + 2 * q4];
+            acc[ws[o + 3 * q4]] += dd[o + 3 * q4];
+        }
+        for (int64_t o = 4 * q4; o < Q; o++) acc[ws[o]] += dd[o];
         for (int64_t i = 0; i < P; i += VL) {
             const __mmask16 m = pb_avx512_lanes(0, P - i);
             _mm512_mask_storeu_ps(ds + i, m, _mm512_maskz_loadu_ps(m, acc + i));
