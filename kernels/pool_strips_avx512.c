@@ -59,14 +59,10 @@ INLINE __m512 hwin(const float *row, const strip *sp, const int K, const int S, 
         for (int k = 0; k < K; k++) t[k] = _mm512_mask_loadu_ps(fill, sp->m[k], p + k);
         if (is_max) *nan |= _mm512_cmp_ps_mask(t[0], t[K - 1], _CMP_UNORD_Q);
     } else {
-        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
-                                               26, 28, 30);
-        const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25,
-                                              27, 29, 31);
         const __m512 A = _mm512_mask_loadu_ps(fill, sp->m[0], p);
         const __m512 B = _mm512_mask_loadu_ps(fill, sp->m[1], p + VL);
-        t[0] = _mm512_permutex2var_ps(A, even, B);
-        t[1] = _mm512_permutex2var_ps(A, odd, B);
+        t[0] = pb_avx512_even_of(A, B);
+        t[1] = pb_avx512_odd_of(A, B);
         if (is_max) *nan |= _mm512_cmp_ps_mask(A, B, _CMP_UNORD_Q);
         if (K == 3) {
             /* columns e + 2i + 2: the even lanes one further, lane 15 from
@@ -301,8 +297,9 @@ INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_
 {
     if (d->alg == PB_ALG_MAX) return max_bwd(d, a, begin, end);
     const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
+    /* stride 2 only: its permutes and buffer of transposed rows */
     tpose tp = {.q0 = pb_avx512_floor_div(d->pl - K + 1, 2)};
-    for (int t = 0; t < K; t++) {
+    for (int t = 0; t < K && S == 2; t++) {
         int32_t idx[VL];
         __mmask16 par = 0;
         for (int i = 0; i < VL; i++) {
@@ -314,8 +311,8 @@ INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_
         tp.par[t] = par;
     }
     float *gs = malloc((size_t)Q * sizeof(float));
-    __m512 *hb = aligned_alloc(64, (size_t)d->oh * sizeof(__m512));
-    if (!gs || !hb) {
+    __m512 *hb = S == 2 ? aligned_alloc(64, (size_t)d->oh * sizeof(__m512)) : NULL;
+    if (!gs || (S == 2 && !hb)) {
         free(gs);
         free(hb);
         return PB_ERR_NOMEM;
