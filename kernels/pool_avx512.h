@@ -105,6 +105,22 @@ static inline __mmask16 pb_avx512_lanes(int64_t lo, int64_t hi)
     return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
+/* Even and odd elements of the 32 floats (a, b): the stride-2
+ * deinterleave of two consecutive loads. */
+static inline __m512 pb_avx512_even_of(__m512 a, __m512 b)
+{
+    const __m512i idx =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(a, idx, b);
+}
+
+static inline __m512 pb_avx512_odd_of(__m512 a, __m512 b)
+{
+    const __m512i idx =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return _mm512_permutex2var_ps(a, idx, b);
+}
+
 /* The max-pooling scan step: lanes where tap v, coming later in row-major
  * order, replaces the running best.  v > best (strict, so the first of equal
  * values wins, -0 and +0 included), or v is NaN while best is not (the first

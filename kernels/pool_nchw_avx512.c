@@ -34,19 +34,11 @@ INLINE __m512i lanes_iota(void)
     return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
 
-/* Even elements of the 32 floats (a, b). */
-INLINE __m512 even_of(__m512 a, __m512 b)
-{
-    const __m512i idx =
-        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    return _mm512_permutex2var_ps(a, idx, b);
-}
-
 /* Tap vector: row[off + sw*i] for lanes i, all inside the row. */
 INLINE __m512 tap_full(const float *row, int64_t off, int64_t sw)
 {
     if (sw == 1) return _mm512_loadu_ps(row + off);
-    return even_of(_mm512_loadu_ps(row + off), _mm512_loadu_ps(row + off + VL));
+    return pb_avx512_even_of(_mm512_loadu_ps(row + off), _mm512_loadu_ps(row + off + VL));
 }
 
 /* Same near the row's ends: elements outside [0, iw) read as 0 and are
@@ -56,7 +48,7 @@ INLINE __m512 tap_masked(const float *row, int64_t off, int64_t sw, int64_t iw)
     __m512 a = _mm512_maskz_loadu_ps(pb_avx512_lanes(-off, iw - off), row + off);
     if (sw == 1) return a;
     __m512 b = _mm512_maskz_loadu_ps(pb_avx512_lanes(-off - VL, iw - off - VL), row + off + VL);
-    return even_of(a, b);
+    return pb_avx512_even_of(a, b);
 }
 
 /* Lanes i < n whose tap off + sw*i lies inside [0, iw). */
@@ -304,14 +296,6 @@ INLINE __m512 ld(bool full, __mmask16 m, __m512 fill, const float *p)
     return full ? _mm512_loadu_ps(p) : _mm512_mask_loadu_ps(fill, m, p);
 }
 
-/* Odd elements of the 32 floats (a, b). */
-INLINE __m512 odd_of(__m512 a, __m512 b)
-{
-    const __m512i idx =
-        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    return _mm512_permutex2var_ps(a, idx, b);
-}
-
 /* One max scan step, v after best in scan order.  Exact: pb_avx512_take.  Fast,
  * valid only when no NaN is among the inputs: v > best, which is what
  * vmaxps(v, best) computes (it keeps best on ties, -0/+0 included). */
@@ -349,7 +333,7 @@ INLINE void hchunk_s2(const fplan *P, const float *row, int64_t j, int64_t h, co
     const __m512 fill = is_max ? NEG_INF_PS : _mm512_setzero_ps();
     const float *p = row + 2 * VL * j;
     __m512 A = ld(full, m[1], fill, p), B = ld(full, m[2], fill, p + VL);
-    __m512 E = even_of(A, B), O = odd_of(A, B);
+    __m512 E = pb_avx512_even_of(A, B), O = pb_avx512_odd_of(A, B);
     __m512 T[4] = {E, O, E, O}; /* every used entry is set below */
 #pragma GCC unroll 4
     for (int tx = 0; tx < KW; tx++) {
