@@ -27,16 +27,23 @@
 #define VL PB_AVX512_VL
 #define INLINE static inline __attribute__((always_inline))
 
+/* The windows both directions take: square 2x2 or 3x3, stride 1 or 2. */
+static bool strips_window(const pb_desc *d)
+{
+    return !d->global && !pb_avx512_whole_plane(d) && d->kh == d->kw &&
+           (d->kh == 2 || d->kh == 3) && d->sh == d->sw && (d->sh == 1 || d->sh == 2) &&
+           d->dh == 1 && d->dw == 1;
+}
+
+static int64_t plane_bytes(const pb_desc *d) { return d->ih * d->iw * (int64_t)sizeof(float); }
+
 bool pb_avx512_nchw_strips(const pb_desc *d, const pb_args *a)
 {
     const bool train = d->alg == PB_ALG_MAX && a->ws;
-    const int64_t plane = d->ih * d->iw * (int64_t)sizeof(float);
-    const bool fits = plane <= PB_AVX512_STRIPS_MAX_PLANE ||
-                      (plane <= PB_AVX512_STRIPS_MAX_PLANE_CACHED &&
+    const bool fits = plane_bytes(d) <= PB_AVX512_STRIPS_MAX_PLANE ||
+                      (plane_bytes(d) <= PB_AVX512_STRIPS_MAX_PLANE_CACHED &&
                        d->src_elems * (int64_t)sizeof(float) <= PB_AVX512_STRIPS_CACHED_SRC);
-    return !train && !d->global && !pb_avx512_whole_plane(d) && d->kh == d->kw &&
-           (d->kh == 2 || d->kh == 3) && d->sh == d->sw && (d->sh == 1 || d->sh == 2) &&
-           d->dh == 1 && d->dw == 1 && fits;
+    return !train && strips_window(d) && fits;
 }
 
 /* Load masks of one strip: lanes whose column lies inside the row. */
@@ -55,7 +62,7 @@ INLINE __m512 hwin(const float *row, const strip *sp, const int K, const int S, 
     const float *p = row + sp->e;
     __m512 t[3];
     if (S == 1) {
-        #pragma GCC unroll 3
+#pragma GCC unroll 3
         for (int k = 0; k < K; k++) t[k] = _mm512_mask_loadu_ps(fill, sp->m[k], p + k);
         if (is_max) *nan |= _mm512_cmp_ps_mask(t[0], t[K - 1], _CMP_UNORD_Q);
     } else {
@@ -74,7 +81,7 @@ INLINE __m512 hwin(const float *row, const strip *sp, const int K, const int S, 
         }
     }
     __m512 v = t[0];
-    #pragma GCC unroll 3
+#pragma GCC unroll 3
     for (int k = 1; k < K; k++)
         /* vmaxps(later, best) keeps best on ties: the earlier tap wins */
         v = is_max ? _mm512_max_ps(t[k], v) : _mm512_add_ps(v, t[k]);
@@ -98,7 +105,7 @@ INLINE bool plane_rows(const pb_desc *d, const pb_avx512_geom *geo, const float 
     __mmask16 nan = 0;
     for (int64_t c0 = 0; c0 < OW; c0 += VL) {
         strip sp = {.e = c0 * S - d->pl, .om = pb_avx512_lanes(0, OW - c0)};
-        #pragma GCC unroll 3
+#pragma GCC unroll 3
         for (int k = 0; k < 3; k++) {
             const int64_t at = sp.e + (S == 1 ? k : k * VL);
             sp.m[k] = pb_avx512_lanes(-at, IW - at);
@@ -108,19 +115,21 @@ INLINE bool plane_rows(const pb_desc *d, const pb_avx512_geom *geo, const float 
          * output shares with the next one carry over */
         __m512 R[3];
         int64_t y0 = oh0 * S - d->pt;
-        #pragma GCC unroll 3
+#pragma GCC unroll 3
         for (int k = 0; k < K - S; k++)
             R[k] = row_or_fill(plane, y0 + k, IH, IW, &sp, K, S, fill, is_max, &nan);
         for (int64_t oh = oh0; oh < oh1; oh++, y0 += S) {
-            #pragma GCC unroll 3
+#pragma GCC unroll 3
             for (int k = K - S; k < K; k++)
                 R[k] = row_or_fill(plane, y0 + k, IH, IW, &sp, K, S, fill, is_max, &nan);
             __m512 v = R[0];
-            #pragma GCC unroll 3
-            for (int k = 1; k < K; k++) v = is_max ? _mm512_max_ps(R[k], v) : _mm512_add_ps(v, R[k]);
-            if (!is_max && scale) v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), xr));
+#pragma GCC unroll 3
+            for (int k = 1; k < K; k++)
+                v = is_max ? _mm512_max_ps(R[k], v) : _mm512_add_ps(v, R[k]);
+            if (!is_max && scale)
+                v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), xr));
             _mm512_mask_storeu_ps(out + oh * OW + c0, sp.om, v);
-            #pragma GCC unroll 3
+#pragma GCC unroll 3
             for (int k = 0; k < K - S; k++) R[k] = R[k + S];
         }
     }
@@ -207,8 +216,8 @@ INLINE void avg_bwd_plane(const pb_desc *d, const pb_avx512_geom *geo, const tpo
         for (int64_t c0 = 0; c0 < OW; c0 += VL) {
             const __mmask16 m = pb_avx512_lanes(0, OW - c0);
             const __m512 v = _mm512_maskz_loadu_ps(m, dd + oh * OW + c0);
-            _mm512_mask_storeu_ps(gs + oh * OW + c0, m,
-                                  _mm512_mul_ps(v, _mm512_mul_ps(ry, _mm512_loadu_ps(geo->x.r + c0))));
+            const __m512 r = _mm512_mul_ps(ry, _mm512_loadu_ps(geo->x.r + c0));
+            _mm512_mask_storeu_ps(gs + oh * OW + c0, m, _mm512_mul_ps(v, r));
         }
     }
     if (S == 1) {
@@ -334,12 +343,8 @@ INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_
  * columns. */
 bool pb_avx512_nchw_strips_bwd_ok(const pb_desc *d, const pb_args *a)
 {
-    return !d->global && !pb_avx512_whole_plane(d) && d->kh == d->kw &&
-           (d->kh == 2 || d->kh == 3) && d->sh == d->sw && (d->sh == 1 || d->sh == 2) &&
-           d->dh == 1 && d->dw == 1 &&
-           d->ih * d->iw * (int64_t)sizeof(float) <= PB_AVX512_STRIPS_MAX_PLANE &&
-           d->iw >= 8 && (d->kw > d->sw || d->iw <= PB_AVX512_LANES_MAX_W) &&
-           !pb_avx512_stream_ok(d, a, d->iw);
+    return strips_window(d) && plane_bytes(d) <= PB_AVX512_STRIPS_MAX_PLANE && d->iw >= 8 &&
+           (d->kw > d->sw || d->iw <= PB_AVX512_LANES_MAX_W) && !pb_avx512_stream_ok(d, a, d->iw);
 }
 
 #define STRIPS_BWD(K, S) strips_bwd(d, a, g, begin, end, K, S)

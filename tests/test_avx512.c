@@ -585,7 +585,10 @@ static void check_foreign(pb_layout l, int64_t c, int64_t side, int step, int64_
     float *src = calloc((size_t)ns, 4);
     int32_t *ws = malloc((size_t)nd * 4);
     ck_assert(g && ds && rds && src && ws);
-    for (int64_t i = 0; i < nd; i++) g[i] = (float)(i + 1) / 8.0f, ws[i] = (int32_t)(i * step % plane);
+    for (int64_t i = 0; i < nd; i++) {
+        g[i] = (float)(i + 1) / 8.0f;
+        ws[i] = (int32_t)(i * step % plane);
+    }
     pb_args a = {.src = src, .diff_dst = g, .ws = ws, .diff_src = ds};
     pb_args r = {.src = src, .diff_dst = g, .ws = ws, .diff_src = rds};
     ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_BWD, &r), PB_OK);
