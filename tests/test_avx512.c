@@ -334,6 +334,65 @@ START_TEST(test_nhwc_channels)
 }
 END_TEST
 
+/* Backward split into slice ranges of 1..3 input rows equals the whole
+ * call bitwise (the forward supplies the argmaxes). */
+static void check_bwd_split(const pb_desc *d)
+{
+    const bool is_max = d->alg == PB_ALG_MAX;
+    float *src = malloc((size_t)d->src_elems * 4), *dst = malloc((size_t)d->dst_elems * 4);
+    float *g = malloc((size_t)d->dst_elems * 4);
+    float *s1 = malloc((size_t)d->src_elems * 4), *s2 = malloc((size_t)d->src_elems * 4);
+    int32_t *ws = malloc((size_t)d->dst_elems * 4);
+    ck_assert(src && dst && g && s1 && s2 && ws);
+    fill_src(src, d->src_elems, FILL_TIES, is_max);
+    fill_diff_dst(g, d->dst_elems);
+    pb_args a = {.src = src, .dst = dst, .ws = is_max ? ws : NULL, .diff_dst = g, .diff_src = s1};
+    ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, d, is_max ? PB_DIR_FWD_TRAIN : PB_DIR_FWD_INF,
+                                 &a),
+                     PB_OK);
+    ck_assert_int_eq(pb_impl_avx512.bwd(d, &a, NULL), PB_OK);
+    poison(s2, d->src_elems);
+    a.diff_src = s2;
+    const int64_t sl = pb_bwd_slices(d);
+    for (int64_t s = 0; s < sl; s += 1 + s % 3)
+        ck_assert_int_eq(
+            pb_impl_avx512.bwd_slices(d, &a, NULL, s, s + 1 + s % 3 < sl ? s + 1 + s % 3 : sl),
+            PB_OK);
+    ck_assert_mem_eq(s1, s2, (size_t)d->src_elems * 4);
+    free(src), free(dst), free(g), free(s1), free(s2), free(ws);
+}
+
+/* NHWC 3x3/2 backward up to 128 channels (the output-centric bwd_k3s2):
+ * padding 0 and 1, ceil mode, planes whose last rows and columns no
+ * window covers (zeroed), 1-row planes, channel counts around the
+ * 4-register blocks, and slices split inside samples. */
+START_TEST(test_nhwc_k3s2)
+{
+    static const win wins[] = {{3, 3, 2, 2, 0, 0, 0, 0, false, false},
+                               {3, 3, 2, 2, 1, 1, 1, 1, false, false},
+                               {3, 3, 2, 2, 1, 1, 1, 1, true, false},
+                               {3, 3, 2, 2, 0, 0, 0, 0, true, false},
+                               {3, 3, 2, 2, 1, 0, 0, 1, false, false}};
+    static const int64_t shapes[][2] = {{8, 10}, {9, 9}, {4, 4}, {3, 3}, {12, 7}, {1, 5}, {6, 1}};
+    static const int64_t chans[] = {1, 16, 17, 64, 65, 128};
+    rng_state = 0x7f4a7c159e3779b9ull + (uint64_t)_i;
+    const win *w = &wins[_i];
+    int runs = 0;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (size_t c = 0; c < sizeof chans / sizeof chans[0]; c++) {
+            runs += sweep_shape(w, PB_LAYOUT_NHWC, 2, chans[c], shapes[k][0], shapes[k][1],
+                                (size_t)(1 + 2 * (k % 5)));
+            for (int alg = 0; alg < PB_ALG_COUNT; alg++) {
+                pb_desc d;
+                if (make_desc(&d, w, PB_LAYOUT_NHWC, (pb_alg)alg, 2, chans[c], shapes[k][0],
+                              shapes[k][1]))
+                    check_bwd_split(&d);
+            }
+        }
+    ck_assert_int_gt(runs, 0);
+}
+END_TEST
+
 /* Hand-checked example: one 2x4 plane, 2x2/2 max with a tie, a NaN after
  * a larger value, -0 before +0. */
 START_TEST(test_worked_example)
@@ -698,6 +757,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_nchw_widths, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_channels, 0, (int)NWIN);
+    tcase_add_loop_test(tc, test_nhwc_k3s2, 0, 5);
     tcase_add_loop_test(tc, test_nchw_lanes, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nchw_strips_cached, 0, 5);
     tcase_add_loop_test(tc, test_nan_sweep, 0, 14);
