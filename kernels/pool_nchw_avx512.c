@@ -282,6 +282,7 @@ typedef struct fplan {
     int64_t tail_col;         /* first column the chunk NaN checks miss */
     __mmask16 tail_mask;      /* the columns from there a tap can reach */
     int64_t full_lo, full_hi; /* output rows whose window is all inside */
+    int64_t pf_rows;          /* software prefetch this many input rows ahead, 0 none */
 } fplan;
 
 #define NEG_INF_PS _mm512_set1_ps(-__builtin_inff())
@@ -536,6 +537,18 @@ INLINE void steady_run(const fplan *P, const pb_avx512_geom *geo, const pb_args 
                 else
                     best = _mm512_add_ps(best, v);
             }
+            if (P->pf_rows) {
+                /* the lines of this chunk pf_rows input rows down: two
+                 * per row at stride 2 (32 columns), one at stride 1 */
+                const char *pb = (const char *)(rowB + P->pf_rows * IW + (SH == 2 ? 2 : 1) * at);
+                _mm_prefetch(pb, _MM_HINT_T0);
+                if (SH == 2) {
+                    const char *pa = (const char *)(rowA + P->pf_rows * IW + 2 * at);
+                    _mm_prefetch(pb + 64, _MM_HINT_T0);
+                    _mm_prefetch(pa, _MM_HINT_T0);
+                    _mm_prefetch(pa + 64, _MM_HINT_T0);
+                }
+            }
             if (SH == 2) {
                 hchunk(P, rowA, j, hA, KIND, KW, PL, is_max, train, fast, &v, &vp, &nm);
                 nanA |= nm;
@@ -724,6 +737,13 @@ pb_status pb_avx512_nchw_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
     else if (sw == 1 && (kw == 2 || kw == 3))
         kind = 1;
     P.kind = kind;
+    /* rows from 128 columns wide outrun the hardware prefetcher (two rows
+     * read side by side per output row, each one to a few KiB); prefetching
+     * the chunk's lines 4 rows ahead (8 from 320 columns), side by side
+     * against none, 2 rounds, 2x2/2 max: 112 wide even (0.96-1.02x), 160
+     * and 192 1.55x, 224x224x64 1.45x, 448 1.8-2.0x, 224x224x64 mb4 (51
+     * MB, from DRAM) 2.0x; 3x3/2 224 wide 1.3x */
+    P.pf_rows = d->iw >= 128 ? (d->iw >= 320 ? 8 : 4) : 0;
     P.nload = kind == 2 ? 4 : kind == 1 ? (int)kw : 0;
     size_t ring = (size_t)(P.kh * P.nch * VL);
     size_t nmask = (size_t)(P.nch * (P.nload + 1));
