@@ -609,29 +609,23 @@ INLINE int64_t bwd_disjoint(const pb_desc *d, const pb_avx512_geom *geo, const f
 }
 
 /* The three window rows of output row oh in the K3S2 path: input row,
- * whether it is in the plane (tapped), inside the slice (stored), and
- * already holding output row oh-1's sums (added to, not overwritten). */
+ * whether it is in the plane (tapped) and inside the slice (stored); the
+ * first also holds output row oh-1's sums when that row ran (added to,
+ * not overwritten). */
 typedef struct k3s2_rows {
     int64_t row[3];
-    bool tap[3], store[3], rmw[3];
+    bool tap[3], store[3];
+    bool rmw_first;
 } k3s2_rows;
 
-/* Output row oh, channel registers [c, c + 16*NV): walks the row's
- * outputs left to right.  Each output's gradient (and argmax) is loaded
- * once and added at its nine taps in registers; the column it shares with
- * the next output is carried to it in a register, the row it shares with
- * the next output row is stored and added to there.  Every pixel thus
- * receives its outputs' gradients in row-major output order, as the
- * reference's scatter adds them (bitwise equal for max).  Max counts the
- * argmax matches of every tap in the plane, stored or not, so the caller
- * can check that each output matched exactly once. */
 /* One output (oh, ow), channel registers [c, c + 16*NV).  FULL: all
  * three window rows tapped and stored and all three columns in the plane
- * (the interior), so every condition below folds away. */
+ * (the interior), and rmw_first a constant of the caller's loop in place
+ * of R->rmw_first, so every condition below folds away. */
 INLINE void k3s2_out(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
                      const int32_t *wn, float *dn, int64_t oh, int64_t ow, const k3s2_rows *R,
                      int64_t c, __mmask16 tail, const int NV, bool is_max, const bool FULL,
-                     bool rmw0, __m512i *cnt, __m512 carry[3][4])
+                     bool rmw_first, __m512i *cnt, __m512 carry[3][4])
 {
     const int64_t C = d->c, IW = d->iw, OW = d->ow;
     const __m512 zero = _mm512_setzero_ps();
@@ -651,7 +645,7 @@ INLINE void k3s2_out(const pb_desc *d, const pb_avx512_geom *geo, const float *g
         for (int ty = 0; ty < 3; ty++) {
             if (!FULL && !R->tap[ty]) continue;
             const int64_t prow = R->row[ty] * IW;
-            const bool rmw = ty == 0 && (FULL ? rmw0 : R->rmw[0]);
+            const bool rmw = ty == 0 && (FULL ? rmw_first : R->rmw_first);
 #pragma GCC unroll 3
             for (int tx = 0; tx < 3; tx++) {
                 const int64_t col = cs + tx;
@@ -700,7 +694,7 @@ INLINE void k3s2_block(const pb_desc *d, const pb_avx512_geom *geo, const float 
     if (!rows_full || a >= b) a = b = OW;
     for (int64_t ow = 0; ow < a; ow++)
         k3s2_out(d, geo, gn, wn, dn, oh, ow, R, c, tail, NV, is_max, false, false, cnt, carry);
-    if (R->rmw[0])
+    if (R->rmw_first)
         for (int64_t ow = a; ow < b; ow++)
             k3s2_out(d, geo, gn, wn, dn, oh, ow, R, c, tail, NV, is_max, true, true, cnt, carry);
     else
@@ -730,9 +724,9 @@ INLINE int64_t bwd_k3s2(const pb_desc *d, const pb_avx512_geom *geo, const float
             R.row[ty] = row;
             R.tap[ty] = row >= geo->y.lo[oh] && row < geo->y.hi[oh];
             R.store[ty] = R.tap[ty] && row >= h0 && row < h1;
-            /* output row oh-1 wrote its last row, our first, if it ran */
-            R.rmw[ty] = R.store[ty] && ty == 0 && oh > rs->oh_lo;
         }
+        /* output row oh-1 wrote its last row, our first, if it ran */
+        R.rmw_first = R.store[0] && oh > rs->oh_lo;
         for (int64_t c = 0; c < C; c += 4 * VL) {
             const int64_t left = (C - c + VL - 1) / VL;
             const __mmask16 t = left <= 4 ? tail : (__mmask16)0xFFFF;
