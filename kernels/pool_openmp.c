@@ -40,7 +40,7 @@ int64_t pb_openmp_min_bytes(pb_layout layout, pb_dir dir)
 {
     const bool bwd = dir == PB_DIR_BWD;
     if (layout == PB_LAYOUT_NCHW) return bwd ? PB_OPENMP_MIN_BYTES : (int64_t)512 << 10;
-    return bwd ? (int64_t)512 << 10 : (int64_t)1 << 20;
+    return bwd ? (int64_t)768 << 10 : (int64_t)1 << 20;
 }
 
 int pb_openmp_threads_for(const pb_desc *d, pb_dir dir)
@@ -48,7 +48,9 @@ int pb_openmp_threads_for(const pb_desc *d, pb_dir dir)
     if (!d || (unsigned)dir >= PB_DIR_COUNT) return 1;
     int64_t units = dir == PB_DIR_BWD ? pb_bwd_slices(d) : pb_fwd_rows(d);
     int64_t t = d->threads > 0 ? d->threads : omp_get_max_threads();
-    if (traffic(d, dir) < pb_openmp_min_bytes(d->layout, dir)) t = 1;
+    int64_t min = pb_openmp_min_bytes(d->layout, dir);
+    if (d->global && min < PB_OPENMP_GLOBAL_MIN_BYTES) min = PB_OPENMP_GLOBAL_MIN_BYTES;
+    if (traffic(d, dir) < min) t = 1;
     if (t > units) t = units;
     return t < 1 ? 1 : (int)t;
 }

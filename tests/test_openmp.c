@@ -186,7 +186,7 @@ START_TEST(test_thread_choice)
     ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_BWD), 256 << 10);
     ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_FWD_INF), 512 << 10);
     ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_FWD_TRAIN), 512 << 10);
-    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_BWD), 512 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_BWD), 768 << 10);
     ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_FWD_INF), 1 << 20);
     /* NCHW 2x2/2 forward moves 5 floats per output; rows = C*OH */
     d.c = 128, d.ih = 32, d.iw = 32, d.kh = d.kw = 2, d.threads = 2;
@@ -198,11 +198,24 @@ START_TEST(test_thread_choice)
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_INF), 1);
     /* the workspace counts for training: 96*16*16*4 more bytes, 576 KiB */
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_TRAIN), 2);
-    /* NHWC, the same 576 KiB: backward splits, training forward does not */
+    /* NHWC, the same 576 KiB: neither backward nor training forward splits */
     d.layout = PB_LAYOUT_NHWC;
     ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
-    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_BWD), 2);
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_BWD), 1);
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_TRAIN), 1);
+    d.c = 128; /* 768 KiB with the workspace: backward splits */
+    ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_BWD), 2);
+    /* global pooling from 1 MiB: 7x7x2048 NCHW backward (410 KiB) does
+     * not split, 4 samples of it (1.6 MiB) do */
+    pb_desc gl;
+    pb_desc_init(&gl);
+    gl.c = 2048, gl.ih = gl.iw = 7, gl.global = true, gl.threads = 2;
+    ck_assert_int_eq(pb_desc_finalize(&gl, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_openmp_threads_for(&gl, PB_DIR_BWD), 1);
+    gl.n = 4;
+    ck_assert_int_eq(pb_desc_finalize(&gl, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_openmp_threads_for(&gl, PB_DIR_BWD), 2);
     /* never more threads than slices: NHWC global forward has N rows */
     pb_desc g;
     pb_desc_init(&g);
