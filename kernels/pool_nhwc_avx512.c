@@ -616,6 +616,7 @@ typedef struct k3s2_rows {
     int64_t row[3];
     bool tap[3], store[3];
     bool rmw_first;
+    int64_t ow_in_lo, ow_in_hi; /* outputs with all three columns in the plane (the call's) */
 } k3s2_rows;
 
 /* One output (oh, ow), channel registers [c, c + 16*NV).  FULL: all
@@ -683,15 +684,12 @@ INLINE void k3s2_block(const pb_desc *d, const pb_avx512_geom *geo, const float 
                        const int32_t *wn, float *dn, int64_t oh, const k3s2_rows *R, int64_t c,
                        __mmask16 tail, const int NV, bool is_max, __m512i *cnt)
 {
-    const int64_t OW = d->ow, IW = d->iw;
+    const int64_t OW = d->ow;
     __m512 carry[3][4];
     for (int ty = 0; ty < 3; ty++)
         for (int j = 0; j < 4; j++) carry[ty][j] = _mm512_setzero_ps();
     const bool rows_full = R->store[0] && R->store[1] && R->store[2];
-    /* interior outputs: all three columns in the plane */
-    int64_t a = d->pl > 0 ? 1 : 0, b = OW;
-    while (b > a && (b - 1) * 2 - d->pl + 2 >= IW) b--;
-    if (!rows_full || a >= b) a = b = OW;
+    const int64_t a = rows_full ? R->ow_in_lo : OW, b = rows_full ? R->ow_in_hi : OW;
     for (int64_t ow = 0; ow < a; ow++)
         k3s2_out(d, geo, gn, wn, dn, oh, ow, R, c, tail, NV, is_max, false, false, cnt, carry);
     if (R->rmw_first)
@@ -716,9 +714,13 @@ INLINE int64_t bwd_k3s2(const pb_desc *d, const pb_avx512_geom *geo, const float
     const int64_t C = d->c, nv = (C + VL - 1) / VL;
     const __mmask16 tail = pb_avx512_lanes(0, C - (nv - 1) * VL);
     zero_uncovered(d, geo, dn, h0, h1);
+    /* interior outputs: all three columns in the plane (none: an empty range at OW) */
+    int64_t a = d->pl > 0 ? 1 : 0, b = d->ow;
+    while (b > a && (b - 1) * 2 - d->pl + 2 >= d->iw) b--;
+    if (a >= b) a = b = d->ow;
     __m512i cnt = _mm512_setzero_si512();
     for (int64_t oh = rs->oh_lo; oh < rs->oh_hi; oh++) {
-        k3s2_rows R;
+        k3s2_rows R = {.ow_in_lo = a, .ow_in_hi = b};
         for (int ty = 0; ty < 3; ty++) {
             const int64_t row = oh * 2 - d->pt + ty;
             R.row[ty] = row;
@@ -829,23 +831,19 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
      * avg 0.88x; 14x14x512: avg 1.3x, max even) */
     const bool disjoint =
         d->kh <= d->sh && d->kw <= d->sw && !d->global && (is_max || nv >= 8);
-    /* streaming stores (pb_avx512_stream_ok) on the output-centric path
-     * only: the input-centric one writes a pixel once per covering output
-     * row, and at 3x3/2 (512x512x64, 64 MiB) streaming its last write
-     * measured even */
     /* 3x3/2 up to 128 channels output-centric (bwd_k3s2), side by side
      * against bwd_overlap, 2 rounds: resnet50 maxpool (112x112x64) max
      * 1.2x, avg 1.3x; 27x27x64 max 1.4x, avg 1.7x; 56x56x128 1.1-1.2x;
      * from 192 channels even or slower (0.9-1.05x) */
     const bool k3s2 = d->kh == 3 && d->kw == 3 && d->sh == 2 && d->sw == 2 && d->pt <= 1 &&
                       d->pl <= 1 && !d->global && nv <= 8;
-    if (k3s2) {
+    /* streaming stores (pb_avx512_stream_ok) on the output-centric path
+     * only: the input-centric one writes a pixel once per covering output
+     * row, and at 3x3/2 (512x512x64, 64 MiB) streaming its last write
+     * measured even */
+    if (k3s2)
         matched = bwd_k3s2(d, geo, gn, wn, dn, h0, h1, &rs, is_max);
-        if (!is_max) return PB_OK;
-        if (matched == (rs.oh_hi - rs.oh_lo) * OW * C) return PB_OK;
-        return whole ? pb_max_bwd_scatter(d, gn, wn, dn, C) : PB_ERR_PARTIAL;
-    }
-    if (disjoint && pb_avx512_stream_ok(d, a, C))
+    else if (disjoint && pb_avx512_stream_ok(d, a, C))
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
     else if (disjoint)
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, false);
@@ -856,10 +854,11 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
     if (!is_max) return PB_OK;
     /* every (output, channel) argmax of an owned row matches exactly one
      * pixel of its window unless the workspace points outside it; shared
-     * rows are checked directly */
-    const bool ok = matched == (rs.own_hi - rs.own_lo) * OW * C &&
-                    pb_ws_rows_valid(d, wn, rs.oh_lo, rs.own_lo) &&
-                    pb_ws_rows_valid(d, wn, rs.own_hi, rs.oh_hi);
+     * rows are checked directly (bwd_k3s2 counts every row it reads) */
+    const bool ok = k3s2 ? matched == (rs.oh_hi - rs.oh_lo) * OW * C
+                         : matched == (rs.own_hi - rs.own_lo) * OW * C &&
+                               pb_ws_rows_valid(d, wn, rs.oh_lo, rs.own_lo) &&
+                               pb_ws_rows_valid(d, wn, rs.own_hi, rs.oh_hi);
     if (ok) return PB_OK;
     return whole ? pb_max_bwd_scatter(d, gn, wn, dn, C) : PB_ERR_PARTIAL;
 }
