@@ -838,56 +838,12 @@ INLINE __m512i ldzi(bool full, __mmask16 m, const int32_t *p)
     return full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi32(m, p);
 }
 
-/* Chunk j of input row h: the sum over covering output rows [c0, c1). */
-INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd,
-                      const int32_t *wsp, float *drow, int64_t h, int64_t j, int64_t c0, int64_t c1,
-                      const int SW, const int KW, const int PL, bool is_max, bool full,
-                      bool stream, __m512i *cnt, const int NR)
+/* Stores chunk j of a row from its even (acc0) and odd (acc1, stride 2)
+ * columns. */
+INLINE void bwd_store(const bplan *B, float *drow, int64_t j, __m512 acc0, __m512 acc1,
+                      const int SW, bool full, bool stream)
 {
-    const int64_t OW = B->g.OW, IW = B->g.IW;
-    const int64_t kw = KW ? KW : B->kw, pl = KW ? PL : B->pl;
-    const __mmask16 *lm = B->lmask + j * kw, *cm = B->cmask + j * kw;
-    const int64_t c_0 = SW == 2 ? 2 * VL * j : VL * j; /* first column */
-    const __m512i lane2 =
-        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i pos0 =
-        _mm512_add_epi32(_mm512_set1_epi32((int)(h * IW + c_0)), SW == 2 ? lane2 : lanes_iota());
-    const __m512i pos1 = _mm512_add_epi32(pos0, _mm512_set1_epi32(1));
-    const __m512i one = _mm512_set1_epi32(1);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    __m512i n = _mm512_setzero_si512();
-    const int64_t nr = NR ? NR : c1 - c0;
-#pragma GCC unroll 3
-    for (int64_t i = 0; i < nr; i++) {
-        const int64_t oh = c0 + i;
-        const float *grow = gd + oh * OW;
-        const int32_t *wrow = is_max ? wsp + oh * OW : NULL;
-        const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
-#pragma GCC unroll 4
-        for (int64_t tx = 0; tx < kw; tx++) {
-            const int64_t e = tx - pl;
-            const int64_t r = SW == 2 ? (e & 1) : 0, q = SW == 2 ? (e - r) / 2 : e;
-            const int64_t o0 = VL * j - q; /* first output of this tap's load */
-            __m512 gv = ldz(full, lm[tx], grow + o0);
-            if (is_max) {
-                __m512i wv = ldzi(full, lm[tx], wrow + o0);
-                __mmask16 m = _mm512_mask_cmpeq_epi32_mask(full ? (__mmask16)0xFFFF : cm[tx], wv,
-                                                           r ? pos1 : pos0);
-                if (r)
-                    acc1 = _mm512_mask_add_ps(acc1, m, acc1, gv);
-                else
-                    acc0 = _mm512_mask_add_ps(acc0, m, acc0, gv);
-                n = _mm512_mask_add_epi32(n, m, n, one);
-            } else {
-                __m512 sc = _mm512_mul_ps(ry, ldz(full, lm[tx], geo->x.r + o0));
-                if (r)
-                    acc1 = _mm512_fmadd_ps(gv, sc, acc1);
-                else
-                    acc0 = _mm512_fmadd_ps(gv, sc, acc0);
-            }
-        }
-    }
-    if (is_max) *cnt = _mm512_add_epi32(*cnt, n);
+    const int64_t c_0 = SW == 2 ? 2 * VL * j : VL * j;
     /* streaming stores only for full chunks of aligned rows; full chunks
      * store unmasked, which ran 1.1-1.2x faster than an all-ones mask */
     const bool nt = stream && full;
@@ -918,19 +874,91 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
     }
 }
 
-/* Input row h, covered by output rows [c0, c1): NR of them when not 0. */
+/* Chunk j of input row h: the sum over covering output rows [c0, c1).
+ * PAIR: row h + 1 too, covered by the same output rows, so it shares
+ * every load (and, for avg, every value). */
+INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd,
+                      const int32_t *wsp, float *drow, int64_t h, int64_t j, int64_t c0, int64_t c1,
+                      const int SW, const int KW, const int PL, bool is_max, bool full,
+                      bool stream, __m512i *cnt, const int NR, const bool PAIR)
+{
+    const int64_t OW = B->g.OW, IW = B->g.IW;
+    const int64_t kw = KW ? KW : B->kw, pl = KW ? PL : B->pl;
+    const __mmask16 *lm = B->lmask + j * kw, *cm = B->cmask + j * kw;
+    const int64_t c_0 = SW == 2 ? 2 * VL * j : VL * j; /* first column */
+    const __m512i lane2 =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i pos0 =
+        _mm512_add_epi32(_mm512_set1_epi32((int)(h * IW + c_0)), SW == 2 ? lane2 : lanes_iota());
+    const __m512i pos1 = _mm512_add_epi32(pos0, _mm512_set1_epi32(1));
+    const __m512i pos0b = _mm512_add_epi32(pos0, _mm512_set1_epi32((int)IW));
+    const __m512i pos1b = _mm512_add_epi32(pos1, _mm512_set1_epi32((int)IW));
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc0b = _mm512_setzero_ps(), acc1b = _mm512_setzero_ps();
+    __m512i n = _mm512_setzero_si512();
+    const int64_t nr = NR ? NR : c1 - c0;
+#pragma GCC unroll 3
+    for (int64_t i = 0; i < nr; i++) {
+        const int64_t oh = c0 + i;
+        const float *grow = gd + oh * OW;
+        const int32_t *wrow = is_max ? wsp + oh * OW : NULL;
+        const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
+#pragma GCC unroll 4
+        for (int64_t tx = 0; tx < kw; tx++) {
+            const int64_t e = tx - pl;
+            const int64_t r = SW == 2 ? (e & 1) : 0, q = SW == 2 ? (e - r) / 2 : e;
+            const int64_t o0 = VL * j - q; /* first output of this tap's load */
+            __m512 gv = ldz(full, lm[tx], grow + o0);
+            if (is_max) {
+                __m512i wv = ldzi(full, lm[tx], wrow + o0);
+                __mmask16 m = _mm512_mask_cmpeq_epi32_mask(full ? (__mmask16)0xFFFF : cm[tx], wv,
+                                                           r ? pos1 : pos0);
+                if (r)
+                    acc1 = _mm512_mask_add_ps(acc1, m, acc1, gv);
+                else
+                    acc0 = _mm512_mask_add_ps(acc0, m, acc0, gv);
+                n = _mm512_mask_add_epi32(n, m, n, one);
+                if (PAIR) {
+                    __mmask16 mb = _mm512_mask_cmpeq_epi32_mask(
+                        full ? (__mmask16)0xFFFF : cm[tx], wv, r ? pos1b : pos0b);
+                    if (r)
+                        acc1b = _mm512_mask_add_ps(acc1b, mb, acc1b, gv);
+                    else
+                        acc0b = _mm512_mask_add_ps(acc0b, mb, acc0b, gv);
+                    n = _mm512_mask_add_epi32(n, mb, n, one);
+                }
+            } else {
+                __m512 sc = _mm512_mul_ps(ry, ldz(full, lm[tx], geo->x.r + o0));
+                if (r)
+                    acc1 = _mm512_fmadd_ps(gv, sc, acc1);
+                else
+                    acc0 = _mm512_fmadd_ps(gv, sc, acc0);
+            }
+        }
+    }
+    if (is_max) *cnt = _mm512_add_epi32(*cnt, n);
+    bwd_store(B, drow, j, acc0, acc1, SW, full, stream);
+    if (PAIR && is_max)
+        bwd_store(B, drow + IW, j, acc0b, acc1b, SW, full, stream);
+    else if (PAIR)
+        bwd_store(B, drow + IW, j, acc0, acc1, SW, full, stream);
+}
+
+/* Input row h (and h + 1 when PAIR), covered by output rows [c0, c1):
+ * NR of them when not 0. */
 INLINE void bwd_row(const bplan *B, const pb_avx512_geom *geo, const float *gd,
                     const int32_t *wsp, float *drow, int64_t h, int64_t c0, int64_t c1,
                     const int SW, const int KW, const int PL, bool is_max, bool stream,
-                    __m512i *cnt, const int NR)
+                    __m512i *cnt, const int NR, const bool PAIR)
 {
     for (int64_t j = 0; j < B->nch; j++) {
         if (B->full[j])
             bwd_chunk(B, geo, gd, wsp, drow, h, j, c0, c1, SW, KW, PL, is_max, true, stream, cnt,
-                      NR);
+                      NR, PAIR);
         else
             bwd_chunk(B, geo, gd, wsp, drow, h, j, c0, c1, SW, KW, PL, is_max, false, false, cnt,
-                      NR);
+                      NR, PAIR);
     }
 }
 
@@ -959,15 +987,25 @@ INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_ge
                 continue;
             }
             /* the common cover counts unrolled: the chunk's loop over its
-             * 1-3 output rows cost more than its arithmetic */
-            if (KW && c1 - c0 == 1)
-                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 1);
+             * 1-3 output rows cost more than its arithmetic.  Two rows
+             * under one output row (2x2/2) are done together. */
+            if (KW && c1 - c0 == 1 && h + 1 < IH && geo->y.clo[h + 1] == c0 &&
+                geo->y.chi[h + 1] == c1) {
+                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 1,
+                        true);
+                h++;
+            } else if (KW && c1 - c0 == 1)
+                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 1,
+                        false);
             else if (KW && c1 - c0 == 2)
-                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 2);
+                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 2,
+                        false);
             else if (KW == 3 && SW == 1 && c1 - c0 == 3)
-                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 3);
+                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 3,
+                        false);
             else
-                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 0);
+                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 0,
+                        false);
         }
         const int64_t matched = is_max ? (uint32_t)_mm512_reduce_add_epi32(cnt) : 0;
         /* each output's argmax matched exactly one tap of its window, unless
