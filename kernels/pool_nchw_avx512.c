@@ -874,13 +874,21 @@ INLINE void bwd_store(const bplan *B, float *drow, int64_t j, __m512 acc0, __m51
     }
 }
 
-/* Chunk j of input row h: the sum over covering output rows [c0, c1).
- * PAIR: row h + 1 too, covered by the same output rows, so it shares
- * every load (and, for avg, every value). */
+/* Row pairs: rows h and h + 1 in one pass over the output rows [c0, c1)
+ * covering either, so each gradient and argmax is loaded once for both. */
+enum {
+    PAIR_NONE,   /* row h alone, covered by [c0, c1) */
+    PAIR_SAME,   /* both covered by [c0, c1): avg values shared too (2x2/2) */
+    PAIR_GROWS,  /* h by c0 only, h + 1 by c0 and c0 + 1 (3x3/2, top padding 1) */
+    PAIR_SHRINKS /* h by c0 and c0 + 1, h + 1 by c0 + 1 only (3x3/2, top padding 0) */
+};
+
+/* Chunk j of input row h (and h + 1, PAIR): the sum over its covering
+ * output rows. */
 INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd,
                       const int32_t *wsp, float *drow, int64_t h, int64_t j, int64_t c0, int64_t c1,
                       const int SW, const int KW, const int PL, bool is_max, bool full,
-                      bool stream, __m512i *cnt, const int NR, const bool PAIR)
+                      bool stream, __m512i *cnt, const int NR, const int PAIR)
 {
     const int64_t OW = B->g.OW, IW = B->g.IW;
     const int64_t kw = KW ? KW : B->kw, pl = KW ? PL : B->pl;
@@ -901,6 +909,9 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
 #pragma GCC unroll 3
     for (int64_t i = 0; i < nr; i++) {
         const int64_t oh = c0 + i;
+        /* whether output row oh covers row h (A) and row h + 1 (B) */
+        const bool in_a = PAIR != PAIR_GROWS || i == 0;
+        const bool in_b = PAIR != PAIR_NONE && (PAIR != PAIR_SHRINKS || i == 1);
         const float *grow = gd + oh * OW;
         const int32_t *wrow = is_max ? wsp + oh * OW : NULL;
         const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
@@ -912,14 +923,16 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
             __m512 gv = ldz(full, lm[tx], grow + o0);
             if (is_max) {
                 __m512i wv = ldzi(full, lm[tx], wrow + o0);
-                __mmask16 m = _mm512_mask_cmpeq_epi32_mask(full ? (__mmask16)0xFFFF : cm[tx], wv,
-                                                           r ? pos1 : pos0);
-                if (r)
-                    acc1 = _mm512_mask_add_ps(acc1, m, acc1, gv);
-                else
-                    acc0 = _mm512_mask_add_ps(acc0, m, acc0, gv);
-                n = _mm512_mask_add_epi32(n, m, n, one);
-                if (PAIR) {
+                if (in_a) {
+                    __mmask16 m = _mm512_mask_cmpeq_epi32_mask(
+                        full ? (__mmask16)0xFFFF : cm[tx], wv, r ? pos1 : pos0);
+                    if (r)
+                        acc1 = _mm512_mask_add_ps(acc1, m, acc1, gv);
+                    else
+                        acc0 = _mm512_mask_add_ps(acc0, m, acc0, gv);
+                    n = _mm512_mask_add_epi32(n, m, n, one);
+                }
+                if (in_b) {
                     __mmask16 mb = _mm512_mask_cmpeq_epi32_mask(
                         full ? (__mmask16)0xFFFF : cm[tx], wv, r ? pos1b : pos0b);
                     if (r)
@@ -930,27 +943,31 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
                 }
             } else {
                 __m512 sc = _mm512_mul_ps(ry, ldz(full, lm[tx], geo->x.r + o0));
-                if (r)
+                if (in_a && r)
                     acc1 = _mm512_fmadd_ps(gv, sc, acc1);
-                else
+                else if (in_a)
                     acc0 = _mm512_fmadd_ps(gv, sc, acc0);
+                if (in_b && PAIR != PAIR_SAME && r)
+                    acc1b = _mm512_fmadd_ps(gv, sc, acc1b);
+                else if (in_b && PAIR != PAIR_SAME)
+                    acc0b = _mm512_fmadd_ps(gv, sc, acc0b);
             }
         }
     }
     if (is_max) *cnt = _mm512_add_epi32(*cnt, n);
     bwd_store(B, drow, j, acc0, acc1, SW, full, stream);
-    if (PAIR && is_max)
-        bwd_store(B, drow + IW, j, acc0b, acc1b, SW, full, stream);
-    else if (PAIR)
+    if (PAIR == PAIR_SAME && !is_max)
         bwd_store(B, drow + IW, j, acc0, acc1, SW, full, stream);
+    else if (PAIR != PAIR_NONE)
+        bwd_store(B, drow + IW, j, acc0b, acc1b, SW, full, stream);
 }
 
-/* Input row h (and h + 1 when PAIR), covered by output rows [c0, c1):
- * NR of them when not 0. */
+/* Input row h (and h + 1 unless PAIR_NONE), output rows [c0, c1) covering
+ * either: NR of them when not 0. */
 INLINE void bwd_row(const bplan *B, const pb_avx512_geom *geo, const float *gd,
                     const int32_t *wsp, float *drow, int64_t h, int64_t c0, int64_t c1,
                     const int SW, const int KW, const int PL, bool is_max, bool stream,
-                    __m512i *cnt, const int NR, const bool PAIR)
+                    __m512i *cnt, const int NR, const int PAIR)
 {
     for (int64_t j = 0; j < B->nch; j++) {
         if (B->full[j])
@@ -989,23 +1006,32 @@ INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_ge
             /* the common cover counts unrolled: the chunk's loop over its
              * 1-3 output rows cost more than its arithmetic.  Two rows
              * under one output row (2x2/2) are done together. */
-            if (KW && c1 - c0 == 1 && h + 1 < IH && geo->y.clo[h + 1] == c0 &&
-                geo->y.chi[h + 1] == c1) {
+            const int64_t n0 = h + 1 < IH ? geo->y.clo[h + 1] : 0;
+            const int64_t n1 = h + 1 < IH ? geo->y.chi[h + 1] : 0;
+            if (KW && c1 - c0 == 1 && n0 == c0 && n1 == c1) {
                 bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 1,
-                        true);
+                        PAIR_SAME);
+                h++;
+            } else if (KW == 3 && SW == 2 && c1 - c0 == 1 && n0 == c0 && n1 == c0 + 2) {
+                bwd_row(B, geo, gd, wsp, drow, h, c0, n1, SW, KW, PL, is_max, stream, &cnt, 2,
+                        PAIR_GROWS);
+                h++;
+            } else if (KW == 3 && SW == 2 && c1 - c0 == 2 && n0 == c0 + 1 && n1 == c1) {
+                bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 2,
+                        PAIR_SHRINKS);
                 h++;
             } else if (KW && c1 - c0 == 1)
                 bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 1,
-                        false);
+                        PAIR_NONE);
             else if (KW && c1 - c0 == 2)
                 bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 2,
-                        false);
+                        PAIR_NONE);
             else if (KW == 3 && SW == 1 && c1 - c0 == 3)
                 bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 3,
-                        false);
+                        PAIR_NONE);
             else
                 bwd_row(B, geo, gd, wsp, drow, h, c0, c1, SW, KW, PL, is_max, stream, &cnt, 0,
-                        false);
+                        PAIR_NONE);
         }
         const int64_t matched = is_max ? (uint32_t)_mm512_reduce_add_epi32(cnt) : 0;
         /* each output's argmax matched exactly one tap of its window, unless
