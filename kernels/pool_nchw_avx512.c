@@ -883,6 +883,20 @@ enum {
     PAIR_SHRINKS /* h by c0 and c0 + 1, h + 1 by c0 + 1 only (3x3/2, top padding 0) */
 };
 
+/* Max, one tap of one row: adds gv where the argmax wv is the row's own
+ * column pos (valid lanes), to its even (acc0) or odd (acc1, r) columns,
+ * and counts the matches in n. */
+INLINE void max_tap(__m512i wv, __m512 gv, __mmask16 valid, __m512i pos, bool r, __m512 *acc0,
+                    __m512 *acc1, __m512i *n)
+{
+    const __mmask16 m = _mm512_mask_cmpeq_epi32_mask(valid, wv, pos);
+    if (r)
+        *acc1 = _mm512_mask_add_ps(*acc1, m, *acc1, gv);
+    else
+        *acc0 = _mm512_mask_add_ps(*acc0, m, *acc0, gv);
+    *n = _mm512_mask_add_epi32(*n, m, *n, _mm512_set1_epi32(1));
+}
+
 /* Chunk j of input row h (and h + 1, PAIR): the sum over its covering
  * output rows. */
 INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd,
@@ -901,7 +915,6 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
     const __m512i pos1 = _mm512_add_epi32(pos0, _mm512_set1_epi32(1));
     const __m512i pos0b = _mm512_add_epi32(pos0, _mm512_set1_epi32((int)IW));
     const __m512i pos1b = _mm512_add_epi32(pos1, _mm512_set1_epi32((int)IW));
-    const __m512i one = _mm512_set1_epi32(1);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     __m512 acc0b = _mm512_setzero_ps(), acc1b = _mm512_setzero_ps();
     __m512i n = _mm512_setzero_si512();
@@ -923,24 +936,9 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
             __m512 gv = ldz(full, lm[tx], grow + o0);
             if (is_max) {
                 __m512i wv = ldzi(full, lm[tx], wrow + o0);
-                if (in_a) {
-                    __mmask16 m = _mm512_mask_cmpeq_epi32_mask(
-                        full ? (__mmask16)0xFFFF : cm[tx], wv, r ? pos1 : pos0);
-                    if (r)
-                        acc1 = _mm512_mask_add_ps(acc1, m, acc1, gv);
-                    else
-                        acc0 = _mm512_mask_add_ps(acc0, m, acc0, gv);
-                    n = _mm512_mask_add_epi32(n, m, n, one);
-                }
-                if (in_b) {
-                    __mmask16 mb = _mm512_mask_cmpeq_epi32_mask(
-                        full ? (__mmask16)0xFFFF : cm[tx], wv, r ? pos1b : pos0b);
-                    if (r)
-                        acc1b = _mm512_mask_add_ps(acc1b, mb, acc1b, gv);
-                    else
-                        acc0b = _mm512_mask_add_ps(acc0b, mb, acc0b, gv);
-                    n = _mm512_mask_add_epi32(n, mb, n, one);
-                }
+                const __mmask16 valid = full ? (__mmask16)0xFFFF : cm[tx];
+                if (in_a) max_tap(wv, gv, valid, r ? pos1 : pos0, r, &acc0, &acc1, &n);
+                if (in_b) max_tap(wv, gv, valid, r ? pos1b : pos0b, r, &acc0b, &acc1b, &n);
             } else {
                 __m512 sc = _mm512_mul_ps(ry, ldz(full, lm[tx], geo->x.r + o0));
                 if (in_a && r)
