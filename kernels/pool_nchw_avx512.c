@@ -1002,8 +1002,9 @@ INLINE pb_status bwd_main(const pb_desc *d, const pb_args *a, const pb_avx512_ge
                 continue;
             }
             /* the common cover counts unrolled: the chunk's loop over its
-             * 1-3 output rows cost more than its arithmetic.  Two rows
-             * under one output row (2x2/2) are done together. */
+             * 1-3 output rows cost more than its arithmetic.  Rows h and
+             * h + 1 go together where their covers are the same (2x2/2)
+             * or share one output row (3x3/2, see PAIR_*). */
             const int64_t n0 = h + 1 < IH ? geo->y.clo[h + 1] : 0;
             const int64_t n1 = h + 1 < IH ? geo->y.chi[h + 1] : 0;
             if (KW && c1 - c0 == 1 && n0 == c0 && n1 == c1) {
