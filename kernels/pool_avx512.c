@@ -11,8 +11,12 @@
 
 #include "pool_avx512.h"
 
-static pb_status axis_init(pb_avx512_axis *ax, char **mem, const pb_desc *d, int64_t in,
-                           int64_t out, int64_t k, int64_t s, int64_t plo, int64_t phi)
+/* One axis's tables, without a division in any loop: for a 13x13 plane
+ * the per-output window and reciprocal and the per-input floor divisions
+ * took a quarter of a 0.9 us call.  Dilation is 1 (see the header), so a
+ * window is [start, start + k) clipped to the input. */
+static void axis_init(pb_avx512_axis *ax, char **mem, const pb_desc *d, int64_t in, int64_t out,
+                      int64_t k, int64_t s, int64_t plo, int64_t phi)
 {
     ax->in = in;
     ax->out = out;
@@ -26,29 +30,46 @@ static pb_status axis_init(pb_avx512_axis *ax, char **mem, const pb_desc *d, int
     ax->clo = (int32_t *)(ax->r + on);
     ax->chi = ax->clo + in;
     *mem = (char *)(ax->chi + in);
+    int64_t last_count = 0;
+    float last_r = 0.0f;
     for (int64_t o = 0; o < on; o++) {
         if (o >= out) {
             ax->lo[o] = ax->hi[o] = 0;
             ax->r[o] = 0.0f;
             continue;
         }
-        pb_axis_window w = pb_axis_window_at(o, in, k, s, plo, phi, 1);
-        ax->lo[o] = (int32_t)(w.start + w.t_lo);
-        ax->hi[o] = (int32_t)(w.start + w.t_hi);
-        int64_t count = d->alg == PB_ALG_AVG_INCL ? w.n_pad : w.t_hi - w.t_lo;
-        ax->r[o] = (float)(1.0 / (double)count);
+        const int64_t start = o * s - plo;
+        int64_t t_hi = in - start < k ? in - start : k;
+        if (t_hi < 0) t_hi = 0;
+        int64_t t_lo = start < 0 ? -start : 0;
+        if (t_lo > t_hi) t_lo = t_hi;
+        int64_t n_pad = in + phi - start < k ? in + phi - start : k;
+        if (n_pad < 0) n_pad = 0;
+        ax->lo[o] = (int32_t)(start + t_lo);
+        ax->hi[o] = (int32_t)(start + t_hi);
+        const int64_t count = d->alg == PB_ALG_AVG_INCL ? n_pad : t_hi - t_lo;
+        if (count != last_count) { /* most windows share one count */
+            last_count = count;
+            last_r = (float)(1.0 / (double)count);
+        }
+        ax->r[o] = last_r;
     }
+    /* o covers i iff o*s - plo <= i < o*s - plo + k, so the covering
+     * outputs are [ceil((i + plo - k + 1) / s), floor((i + plo) / s) + 1):
+     * both ends kept as quotient and remainder, stepped once per input */
+    const int64_t a0 = plo - k + 1; /* numerator of lo at i = 0 */
+    int64_t lo_q = pb_avx512_floor_div(a0, s), lo_r = a0 - lo_q * s; /* a = lo_q*s + lo_r */
+    int64_t hi_q = plo / s, hi_r = plo % s;                           /* plo >= 0 */
     for (int64_t i = 0; i < in; i++) {
-        /* o covers i iff o*s - plo <= i < o*s - plo + k */
-        int64_t lo = -pb_avx512_floor_div(-(i + plo - k + 1), s);
-        int64_t hi = pb_avx512_floor_div(i + plo, s) + 1;
+        int64_t lo = lo_q + (lo_r != 0), hi = hi_q + 1;
         if (lo < 0) lo = 0;
         if (hi > out) hi = out;
         if (hi < lo) hi = lo;
         ax->clo[i] = (int32_t)lo;
         ax->chi[i] = (int32_t)hi;
+        if (++lo_r == s) lo_r = 0, lo_q++;
+        if (++hi_r == s) hi_r = 0, hi_q++;
     }
-    return PB_OK;
 }
 
 pb_status pb_avx512_geom_init(pb_avx512_geom *g, const pb_desc *d)
