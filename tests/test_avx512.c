@@ -334,6 +334,25 @@ START_TEST(test_nhwc_channels)
 }
 END_TEST
 
+/* NHWC avg windows of 64 KiB and more, which the forward sums tap by tap
+ * over all channels (avg_px_stream): global 7x7 just below and above the
+ * threshold (334 and 335 channels), with and without a channel tail, and
+ * padded 7x7/7 windows (7x7/1 goes the separable way) that the edges cut
+ * to different tap counts. */
+START_TEST(test_nhwc_wide_windows)
+{
+    static const int64_t chans[] = {334, 335, 512, 1029};
+    const win global = {0, 0, 0, 0, 0, 0, 0, 0, false, true};
+    const win padded = {7, 7, 7, 7, 3, 3, 3, 3, false, false};
+    rng_state = 0x3c6ef372fe94f82bull;
+    int runs = 0;
+    for (size_t c = 0; c < sizeof chans / sizeof chans[0]; c++)
+        runs += sweep_shape(&global, PB_LAYOUT_NHWC, 2, chans[c], 7, 7, 1 + 2 * c);
+    runs += sweep_shape(&padded, PB_LAYOUT_NHWC, 1, 400, 12, 12, 3);
+    ck_assert_int_gt(runs, 0);
+}
+END_TEST
+
 /* Backward split into slice ranges of 1..3 input rows equals the whole
  * call bitwise (the forward supplies the argmaxes). */
 static void check_bwd_split(const pb_desc *d)
@@ -758,6 +777,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_add_loop_test(tc, test_nchw_widths, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_channels, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_k3s2, 0, 5);
+    tcase_add_test(tc, test_nhwc_wide_windows);
     tcase_add_loop_test(tc, test_nchw_lanes, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nchw_strips_cached, 0, 5);
     tcase_add_loop_test(tc, test_nan_sweep, 0, 14);
