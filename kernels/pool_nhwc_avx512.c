@@ -278,13 +278,17 @@ INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom
                     redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, 0xFFFF, 4, KF, is_max,
                                    train);
                 else if (nv == 4)
-                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 4, 0, is_max, train);
+                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 4, 0, is_max,
+                                   train);
                 else if (nv == 3)
-                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 3, 0, is_max, train);
+                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 3, 0, is_max,
+                                   train);
                 else if (nv == 2)
-                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 2, 0, is_max, train);
+                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 2, 0, is_max,
+                                   train);
                 else
-                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 1, 0, is_max, train);
+                    redo = fast_px(s, C, IW, y0, y1, x0, x1, o, w, scale, tail, 1, 0, is_max,
+                                   train);
                 if (is_max && redo) {
                     for (int64_t cc = 0; cc < nv * VL && c + cc < C; cc += VL)
                         max_px(s + cc, C, IW, y0, y1, x0, x1, o + cc, train ? w + cc : NULL,
