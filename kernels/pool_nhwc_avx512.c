@@ -95,7 +95,7 @@ INLINE void fast_tap(const float *sn, int64_t C, int64_t p, __m512 *b, __m512 *s
                      __mmask16 tail, const int NV, bool is_max, bool train)
 {
     const __m512i pv = _mm512_set1_epi32((int)p);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int j = 0; j < NV; j++) {
         __m512 v = ldc(sn + p * C, j, NV, tail);
         s[j] = _mm512_add_ps(s[j], v);
@@ -111,10 +111,10 @@ INLINE bool fast_px(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t 
                     int64_t x1, float *out, int32_t *wso, float scale, __mmask16 tail, const int NV,
                     const int KF, bool is_max, bool train)
 {
-    __m512 b[8], s[8];
-    __m512i bp[8];
+    __m512 b[16], s[16];
+    __m512i bp[16];
     const int64_t p0 = y0 * IW + x0;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int j = 0; j < NV; j++) {
         b[j] = ldc(sn + p0 * C, j, NV, tail);
         s[j] = b[j];
@@ -132,7 +132,7 @@ INLINE bool fast_px(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t 
                 fast_tap(sn, C, h * IW + w, b, s, bp, tail, NV, is_max, train);
     }
     __mmask16 nan = 0;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int j = 0; j < NV; j++) {
         if (is_max) {
             nan |= _mm512_cmp_ps_mask(s[j], s[j], _CMP_UNORD_Q);
@@ -175,41 +175,6 @@ INLINE void avg_px_big(const float *sn, int64_t C, int64_t IW, int64_t y0, int64
     }
 }
 
-/* Average of one output pixel over all C channels, tap by tap, the pixel's
- * own output row as the accumulator: each tap is one contiguous read of C
- * floats, where register blocks of 64-128 channels read each tap C/64
- * times at a stride of C floats.  Same sums in the same order as fast_px. */
-static void avg_px_stream(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t y1,
-                          int64_t x0, int64_t x1, float *out, float scale)
-{
-    const int64_t n = (y1 - y0) * (x1 - x0);
-    const __m512 sc = _mm512_set1_ps(scale);
-    const int64_t full = C / VL * VL;
-    const __mmask16 tail = pb_avx512_lanes(0, C - full);
-    int64_t t = 0;
-    for (int64_t h = y0; h < y1; h++)
-        for (int64_t w = x0; w < x1; w++, t++) {
-            const float *in = sn + (h * IW + w) * C;
-            const bool first = t == 0, last = t == n - 1;
-#define AVG_STREAM_STEP(LOAD, LOADO, STORE)                                 \
-    do {                                                                    \
-        __m512 v = LOAD;                                                    \
-        if (!first) v = _mm512_add_ps(LOADO, v);                            \
-        if (last) v = _mm512_mul_ps(v, sc);                                 \
-        STORE;                                                              \
-    } while (0)
-#pragma GCC unroll 4
-            for (int64_t c = 0; c < full; c += VL)
-                AVG_STREAM_STEP(_mm512_loadu_ps(in + c), _mm512_loadu_ps(out + c),
-                                _mm512_storeu_ps(out + c, v));
-            if (tail)
-                AVG_STREAM_STEP(_mm512_maskz_loadu_ps(tail, in + full),
-                                _mm512_maskz_loadu_ps(tail, out + full),
-                                _mm512_mask_storeu_ps(out + full, tail, v));
-#undef AVG_STREAM_STEP
-        }
-}
-
 /* Direct path: every output pixel scans its own window (2x2/2, 3x3/2,
  * global pooling), 64 channels at a time (128 for large windows). */
 INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
@@ -222,12 +187,6 @@ INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom
      * max and avg, 1024 and 2048 channels: 1.25-1.4x, 3 rounds side by
      * side; at 3x3 no difference was measurable) */
     const bool wide = !big && d->kh * d->kw >= 25;
-    /* avg windows of 64 KiB and more (past L1) go tap by tap over all
-     * channels.  Side by side, 7x7 global avg, medians of 6-8 interleaved
-     * runs: 512 channels 1.17x, 1024 1.30-1.41x, 2048 1.29x, 32x1280 (from
-     * DRAM) 1.03x; single runs at 384 and 768: 1.06x, 1.18x.  In L1 the
-     * register blocks are faster (7x7x256 and 5x5x256: 0.5x). */
-    const bool stream = wide && !is_max && d->kh * d->kw * C * (int64_t)sizeof(float) >= 65536;
     for (int64_t r = begin; r < end; r++) {
         const int64_t n = r / OH, oh = r % OH;
         const float *sn = a->src + n * IH * IW * C;
@@ -237,12 +196,21 @@ INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom
             float *out = a->dst + (r * OW + ow) * C;
             int32_t *wso = train ? a->ws + (r * OW + ow) * C : NULL;
             const float scale = geo->y.r[oh] * geo->x.r[ow];
-            if (stream) {
-                avg_px_stream(sn, C, IW, y0, y1, x0, x1, out, scale);
-                continue;
-            }
             for (int64_t c = 0; c < C; c += 4 * VL) {
                 const int64_t left = C - c;
+                /* avg has no argmax or NaN sum, so it takes 256 channels
+                 * at a time: side by side (medians of 6-8 interleaved
+                 * runs, two sittings), 7x7 global avg 256-2048 channels
+                 * 1.00-1.21x, 5x5 1.00-1.03x.  Not kept: summing each tap
+                 * over all channels into the output (one contiguous read
+                 * per tap), 1.17-1.41x in one sitting, 0.77-0.89x in the
+                 * next */
+                if (wide && !is_max && left >= 16 * VL) {
+                    fast_px(sn + c, C, IW, y0, y1, x0, x1, out + c, NULL, scale, 0xFFFF, 16, 0,
+                            false, false);
+                    c += 12 * VL; /* and 4 * VL by the loop */
+                    continue;
+                }
                 if (wide && left >= 8 * VL) {
                     const float *s = sn + c;
                     int32_t *w = train ? wso + c : NULL;

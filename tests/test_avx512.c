@@ -334,11 +334,11 @@ START_TEST(test_nhwc_channels)
 }
 END_TEST
 
-/* NHWC avg windows of 64 KiB and more, which the forward sums tap by tap
- * over all channels (avg_px_stream): global 7x7 just below and above the
- * threshold (334 and 335 channels), with and without a channel tail, and
- * padded 7x7/7 windows (7x7/1 goes the separable way) that the edges cut
- * to different tap counts. */
+/* NHWC windows of 25 taps and more over 256 channels and more, which avg
+ * sums in blocks of 16 registers: global 7x7 with 334, 335, 512 and 1029
+ * channels (blocks plus the 4-register tails), and padded 7x7/7 windows
+ * (7x7/1 goes the separable way) that the edges cut to different tap
+ * counts. */
 START_TEST(test_nhwc_wide_windows)
 {
     static const int64_t chans[] = {334, 335, 512, 1029};
