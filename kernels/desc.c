@@ -116,6 +116,14 @@ int64_t pb_out_size(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pa
     return out;
 }
 
+/* ceil(x / dil) for x >= 1, without overflow for a huge dil; no division
+ * for dil 1, the common case (the avx512 geometry calls this per output
+ * and per call, where three divisions per window were measurable) */
+static inline int64_t ceil_div_pos(int64_t x, int64_t dil)
+{
+    return dil == 1 ? x : (x - 1) / dil + 1;
+}
+
 pb_axis_window pb_axis_window_at(int64_t o, int64_t in, int64_t k, int64_t s, int64_t pad_lo,
                                  int64_t pad_hi, int64_t dil)
 {
@@ -131,15 +139,15 @@ pb_axis_window pb_axis_window_at(int64_t o, int64_t in, int64_t k, int64_t s, in
     w.start = o * s - pad_lo;
     /* first tap with start + t*dil >= 0: ceil(-start / dil), written so
      * that it cannot overflow for a huge dil */
-    w.t_lo = w.start >= 0 ? 0 : (-w.start - 1) / dil + 1;
+    w.t_lo = w.start >= 0 ? 0 : ceil_div_pos(-w.start, dil);
     /* one past the last tap with start + t*dil < in */
-    int64_t hi = w.start < in ? (in - 1 - w.start) / dil + 1 : 0;
+    int64_t hi = w.start < in ? ceil_div_pos(in - w.start, dil) : 0;
     w.t_hi = hi < k ? hi : k;
     if (w.t_lo > w.t_hi) w.t_lo = w.t_hi;
     /* taps inside the padded extent [-pad_lo, in + pad_hi): the left edge
      * never clips (start >= -pad_lo), only the ceil-mode overhang does */
     int64_t lim = in + pad_hi - w.start; /* taps need t*dil < lim */
-    int64_t np = lim > 0 ? (lim - 1) / dil + 1 : 0;
+    int64_t np = lim > 0 ? ceil_div_pos(lim, dil) : 0;
     w.n_pad = np < k ? np : k;
     return w;
 }
