@@ -3,7 +3,8 @@
  * channels of one pixel, so a window is scanned in plain row-major order
  * (exactly the reference's order) and edges need no lane masks; only the
  * channel tail is masked.  Forward walks four registers (64 channels) per
- * tap for independent dependency chains.
+ * tap for independent dependency chains (8, or 16 for avg, on windows of
+ * 25 taps and more); max inference unrolls whole 3x3 windows.
  *
  * Backward is input-centric: each diff_src pixel sums the gradients of the
  * outputs that cover it (max: those whose argmax names it), so every
@@ -176,7 +177,8 @@ INLINE void avg_px_big(const float *sn, int64_t C, int64_t IW, int64_t y0, int64
 }
 
 /* Direct path: every output pixel scans its own window (2x2/2, 3x3/2,
- * global pooling), 64 channels at a time (128 for large windows). */
+ * global pooling), 64 channels at a time (for windows of 25 taps and
+ * more, 128; avg 256). */
 INLINE void direct_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
                         int64_t begin, int64_t end, const int KF, bool is_max, bool train)
 {
