@@ -30,7 +30,7 @@ static void axis_init(pb_avx512_axis *ax, char **mem, const pb_desc *d, int64_t 
     ax->clo = (int32_t *)(ax->r + on);
     ax->chi = ax->clo + in;
     *mem = (char *)(ax->chi + in);
-    int64_t last_count = 0;
+    int64_t last_count = -1; /* none yet: every count, 0 included, gets 1.0 / count */
     float last_r = 0.0f;
     for (int64_t o = 0; o < on; o++) {
         if (o >= out) {

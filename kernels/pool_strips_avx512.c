@@ -261,7 +261,8 @@ static uintptr_t away_from(const void *p, const void *q)
 static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
 {
     const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
-    char *mem = malloc((size_t)P * sizeof(float) + 4096 + 128); /* + a vector past P: zeroed whole */
+    /* + one vector past P: the scratch is zeroed and read in whole vectors */
+    char *mem = malloc((size_t)P * sizeof(float) + 4096 + 128);
     if (!mem) return PB_ERR_NOMEM;
     const uintptr_t base = ((uintptr_t)mem + 63) & ~(uintptr_t)63;
     pb_status st = PB_OK;
@@ -277,7 +278,8 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
         int64_t i = 0;
         for (; i + VL <= Q; i += VL) top = _mm512_max_epu32(top, _mm512_loadu_si512(ws + i));
         if (i < Q)
-            top = _mm512_max_epu32(top, _mm512_maskz_loadu_epi32(pb_avx512_lanes(0, Q - i), ws + i));
+            top = _mm512_max_epu32(top,
+                                   _mm512_maskz_loadu_epi32(pb_avx512_lanes(0, Q - i), ws + i));
         if (_mm512_cmp_epu32_mask(top, _mm512_set1_epi32((int)P), _MM_CMPINT_NLT)) {
             st = PB_ERR_UNSUPPORTED; /* an argmax outside the plane, as the reference */
             break;
@@ -296,7 +298,8 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
         }
         for (int64_t o = 4 * q4; o < Q; o++) acc[ws[o]] += dd[o];
         for (i = 0; i + VL <= P; i += VL) _mm512_storeu_ps(ds + i, _mm512_loadu_ps(acc + i));
-        if (i < P) _mm512_mask_storeu_ps(ds + i, pb_avx512_lanes(0, P - i), _mm512_loadu_ps(acc + i));
+        if (i < P)
+            _mm512_mask_storeu_ps(ds + i, pb_avx512_lanes(0, P - i), _mm512_loadu_ps(acc + i));
     }
     free(mem);
     return st;
