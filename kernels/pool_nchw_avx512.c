@@ -1050,8 +1050,9 @@ static pb_status global_bwd(const pb_desc *d, const pb_args *a, int64_t begin, i
     for (int64_t p = begin; p < end; p++) {
         float *ds = a->diff_src + p * P;
         float gv = a->diff_dst[p];
-        /* the reference's one share, rounded once */
-        float fill = d->alg == PB_ALG_MAX ? 0.0f : (float)((double)gv / (double)P);
+        /* the reference's one share, rounded once, added to 0 as the
+         * reference's accumulator does (a -0 gradient gives +0) */
+        float fill = d->alg == PB_ALG_MAX ? 0.0f : 0.0f + (float)((double)gv / (double)P);
         __m512 f = _mm512_set1_ps(fill);
         int64_t i = 0;
         for (; i + VL <= P; i += VL) _mm512_storeu_ps(ds + i, f);
@@ -1059,7 +1060,7 @@ static pb_status global_bwd(const pb_desc *d, const pb_args *a, int64_t begin, i
         if (d->alg == PB_ALG_MAX) {
             int32_t pos = a->ws[p];
             if (pos < 0 || pos >= P) return PB_ERR_UNSUPPORTED;
-            ds[pos] = gv;
+            ds[pos] = 0.0f + gv;
         }
     }
     return PB_OK;

@@ -119,7 +119,12 @@ static void fill_src(float *x, int64_t n, fill f, bool is_max)
 
 static void fill_diff_dst(float *g, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) g[i] = (float)((int)(rng() % 33) - 16) / 8.0f;
+    /* zeros of both signs: max backward must give 0 + g, +0 for -0 */
+    for (int64_t i = 0; i < n; i++) {
+        const uint64_t r = rng();
+        g[i] = (float)((int)(r % 33) - 16) / 8.0f;
+        if (g[i] == 0.0f && (r >> 8) % 2) g[i] = -0.0f;
+    }
 }
 
 static void poison(float *x, int64_t n)

@@ -150,6 +150,9 @@ void pb_fill_diff_dst(uint64_t seed, float *diff_dst, int64_t n)
     for (int64_t i = 0; i < n; i++) {
         uint64_t h = pb_v_hash(seed ^ SALT_GRAD, (uint64_t)i, 0);
         diff_dst[i] = (float)((int64_t)(h % 129) - 64) * 0.125f;
+        /* zeros of both signs: the reference adds gradients to +0, so a
+         * kernel that copies a -0 instead of adding it is caught */
+        if (diff_dst[i] == 0.0f && (h >> 32) % 2) diff_dst[i] = -0.0f;
     }
 }
 

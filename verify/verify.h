@@ -54,7 +54,8 @@ pb_status pb_fill_parse(const char *s, pb_fill *out);
  * is out of range. */
 void pb_fill_src(const pb_desc *d, pb_fill f, uint64_t seed, float *src, int64_t n);
 /* Upstream gradient: k/8 for seeded integers k in [-64, 64] (exact sums of
- * up to 2^18 terms in any order).  Does nothing if diff_dst is NULL. */
+ * up to 2^18 terms in any order), zeros of either sign.  Does nothing if
+ * diff_dst is NULL. */
 void pb_fill_diff_dst(uint64_t seed, float *diff_dst, int64_t n);
 /* Poison outputs before each run so an unwritten element is caught:
  * the quiet NaN with bit pattern PB_POISON_F32_BITS (arithmetic never
