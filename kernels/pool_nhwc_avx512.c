@@ -871,6 +871,46 @@ INLINE int64_t bwd_overlap(const pb_desc *d, const pb_avx512_geom *geo, const fl
     return matched;
 }
 
+/* Global pooling, sample n's pixels [i0, i1): every pixel gets the one
+ * output's gradient, g * (1/plane) for avg (the fmadd from 0 of bwd_vec),
+ * 0 + g where the argmax names the pixel for max, its matches counted
+ * lane-wise.  Pixels outer, so the stores run contiguously. */
+INLINE int64_t global_bwd(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
+                          const int32_t *wn, float *dn, int64_t i0, int64_t i1, bool is_max)
+{
+    const int64_t C = d->c, nfull = C / VL * VL;
+    const __mmask16 tail = pb_avx512_lanes(0, C - nfull);
+    const __m512 r = _mm512_set1_ps(geo->y.r[0] * geo->x.r[0]), zero = _mm512_setzero_ps();
+    __m512i cnt = _mm512_setzero_si512();
+    for (int64_t i = i0; i < i1; i++) {
+        float *dp = dn + i * C;
+        if (!is_max) {
+            int64_t c = 0;
+            for (; c < nfull; c += VL)
+                _mm512_storeu_ps(dp + c, _mm512_fmadd_ps(_mm512_loadu_ps(gn + c), r, zero));
+            if (tail)
+                _mm512_mask_storeu_ps(dp + c, tail,
+                                      _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, gn + c), r, zero));
+            continue;
+        }
+        const __m512i pos = _mm512_set1_epi32((int)i), one = _mm512_set1_epi32(1);
+        int64_t c = 0;
+        for (; c < nfull; c += VL) {
+            const __mmask16 m = _mm512_cmpeq_epi32_mask(_mm512_loadu_si512(wn + c), pos);
+            _mm512_storeu_ps(dp + c, _mm512_maskz_add_ps(m, zero, _mm512_loadu_ps(gn + c)));
+            cnt = _mm512_mask_add_epi32(cnt, m, cnt, one);
+        }
+        if (tail) {
+            const __mmask16 m =
+                _mm512_mask_cmpeq_epi32_mask(tail, _mm512_maskz_loadu_epi32(tail, wn + c), pos);
+            _mm512_mask_storeu_ps(dp + c, tail,
+                                  _mm512_maskz_add_ps(m, zero, _mm512_maskz_loadu_ps(tail, gn + c)));
+            cnt = _mm512_mask_add_epi32(cnt, m, cnt, one);
+        }
+    }
+    return is_max ? _mm512_reduce_add_epi32(cnt) : 0;
+}
+
 /* Sample n, input rows [h0, h1), all channels: output-centric for windows
  * that do not overlap (bwd_disjoint), else input-centric (bwd_overlap).
  * Max checks its argmaxes: every one of an owned output row must match
@@ -890,19 +930,24 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
     /* output-centric where windows do not overlap; for avg only from 128
      * channels (224x224x64 2x2/2: max 1.2-1.4x faster output-centric,
      * avg 0.88x; 14x14x512: avg 1.3x, max even) */
+    const bool global = d->global || pb_avx512_whole_plane(d);
     const bool disjoint =
-        d->kh <= d->sh && d->kw <= d->sw && !d->global && (is_max || nv >= 8);
+        d->kh <= d->sh && d->kw <= d->sw && !global && (is_max || nv >= 8);
     /* 3x3/2 up to 128 channels output-centric (bwd_k3s2), side by side
      * against bwd_overlap, 2 rounds: resnet50 maxpool (112x112x64) max
      * 1.2x, avg 1.3x; 27x27x64 max 1.4x, avg 1.7x; 56x56x128 1.1-1.2x;
      * from 192 channels even or slower (0.9-1.05x) */
     const bool k3s2 = d->kh == 3 && d->kw == 3 && d->sh == 2 && d->sw == 2 && d->pt <= 1 &&
-                      d->pl <= 1 && !d->global && nv <= 8;
+                      d->pl <= 1 && !global && nv <= 8;
     /* streaming stores (pb_avx512_stream_ok) on the output-centric path
      * only: the input-centric one writes a pixel once per covering output
      * row, and at 3x3/2 (512x512x64, 64 MiB) streaming its last write
      * measured even */
-    if (k3s2)
+    if (global)
+        /* the one output row is owned only by a slice of every input row */
+        matched = global_bwd(d, geo, gn, wn, dn, h0 * IW, h1 * IW, is_max) *
+                  (rs.own_lo == 0 && rs.own_hi == 1);
+    else if (k3s2)
         matched = bwd_k3s2(d, geo, gn, wn, dn, h0, h1, &rs, is_max);
     else if (disjoint && pb_avx512_stream_ok(d, a, C))
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
