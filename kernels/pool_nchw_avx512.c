@@ -210,6 +210,71 @@ static void global_avg_small(const pb_desc *d, const pb_args *a, int64_t begin, 
     }
 }
 
+/* hsum8's tree with max: [max(a0, a1), max(a2, a3), max(b0, b1), ...] per
+ * 128-bit half, the layout of _mm256_hadd_ps. */
+INLINE __m256 pair_max8(__m256 a, __m256 b)
+{
+    return _mm256_max_ps(_mm256_shuffle_ps(a, b, 0x88), _mm256_shuffle_ps(a, b, 0xDD));
+}
+
+INLINE __m256 hmax8(const __m256 *a)
+{
+    __m256 t0 = pair_max8(a[0], a[1]), t1 = pair_max8(a[2], a[3]);
+    __m256 t2 = pair_max8(a[4], a[5]), t3 = pair_max8(a[6], a[7]);
+    __m256 u0 = pair_max8(t0, t1), u1 = pair_max8(t2, t3);
+    return _mm256_max_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                         _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/* Global max inference of small planes, 16 at a time, values only: plain
+ * vmaxps in any order, as global_avg_small sums.  That equals the
+ * reference's first maximum bitwise unless a plane holds a NaN (vmaxps
+ * drops it) or its maximum is zero (+0 and -0 tie, and the first one
+ * wins); a sum of every element beside the max finds the NaNs, and such a
+ * group of 16 planes goes through global_tree_max instead. */
+static void global_max_inf(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
+{
+    const int64_t P = d->ih * d->iw, nfull = P / VL * VL;
+    const __mmask16 tail = pb_avx512_lanes(0, P - nfull), has = pb_avx512_lanes(0, P);
+    for (int64_t p0 = begin; p0 < end; p0 += VL) {
+        const int64_t np = end - p0 < VL ? end - p0 : VL;
+        __m256 h[VL];
+        __m512 nan_sum = _mm512_setzero_ps();
+#pragma GCC unroll 16
+        for (int64_t k = 0; k < VL; k++) {
+            /* missing planes repeat the last one; their lanes are not stored */
+            const float *x = a->src + (p0 + (k < np ? k : np - 1)) * P;
+            __m512 m = P >= VL ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(has, x), s = m;
+            int64_t i = VL;
+            for (; i < nfull; i += VL) {
+                const __m512 e = _mm512_loadu_ps(x + i);
+                m = _mm512_max_ps(m, e);
+                s = _mm512_add_ps(s, e);
+            }
+            if (i < P) {
+                const __m512 e = _mm512_maskz_loadu_ps(tail, x + i);
+                m = _mm512_mask_max_ps(m, tail, m, e);
+                s = _mm512_add_ps(s, e);
+            }
+            /* lanes past a plane under 16 elements repeat lane 0 (their
+             * zeros would be a zero maximum: correct, via the tree, but slow) */
+            if (has != 0xFFFF)
+                m = _mm512_mask_mov_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), m), has, m);
+            h[k] = _mm256_max_ps(_mm512_castps512_ps256(m),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1)));
+            nan_sum = _mm512_add_ps(nan_sum, s);
+        }
+        const __m512 best = _mm512_castpd_ps(_mm512_insertf64x4(
+            _mm512_castpd256_pd512(_mm256_castps_pd(hmax8(h))), _mm256_castps_pd(hmax8(h + 8)), 1));
+        const __mmask16 om = pb_avx512_lanes(0, np);
+        if (_mm512_cmp_ps_mask(nan_sum, nan_sum, _CMP_UNORD_Q) ||
+            _mm512_mask_cmp_ps_mask(om, best, _mm512_setzero_ps(), _CMP_EQ_OQ))
+            global_tree_max(d, a, p0, p0 + np);
+        else
+            _mm512_mask_storeu_ps(a->dst + p0, om, best);
+    }
+}
+
 /* Global pooling: one output per plane, the plane read as one flat run
  * (its flat offset is the argmax h*W + w). */
 static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
@@ -217,7 +282,8 @@ static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_
     const int64_t P = d->ih * d->iw;
     if (P <= GLOBAL_TREE_MAX_PLANE) {
         if (d->alg != PB_ALG_MAX) global_avg_small(d, a, begin, end);
-        else global_tree_max(d, a, begin, end);
+        else if (a->ws) global_tree_max(d, a, begin, end);
+        else global_max_inf(d, a, begin, end);
         return;
     }
     for (int64_t r = begin; r < end; r++) {

@@ -474,6 +474,47 @@ START_TEST(test_all_neg_inf)
 }
 END_TEST
 
+/* Global max whose maximum is a zero of each sign in turn: the first zero
+ * in row-major order wins, bit for bit, in inference (the values-only
+ * scan must hand such planes to the exact one) as in training. */
+START_TEST(test_global_signed_zeros)
+{
+    static const int64_t shapes[][2] = {{7, 7}, {2, 3}, {4, 4}, {17, 1}, {16, 16}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        pb_desc d;
+        ck_assert(make_desc(&d, &windows[NWIN - 1], PB_LAYOUT_NCHW, PB_ALG_MAX, 1, 20,
+                            shapes[k][0], shapes[k][1]));
+        const int64_t P = d.ih * d.iw;
+        float *src = malloc((size_t)d.src_elems * 4);
+        ck_assert(src != NULL);
+        bool want_neg[20];
+        for (int64_t c = 0; c < d.c; c++) {
+            float *x = src + c * P;
+            for (int64_t i = 0; i < P; i++) x[i] = -1.0f - (float)(i % 5);
+            const int64_t at = c % P, other = (at + 1 + (c * 7) % (P - 1)) % P;
+            x[at] = c % 2 ? 0.0f : -0.0f;
+            x[other] = c % 2 ? -0.0f : 0.0f;
+            want_neg[c] = (c % 2 == 0) == (at < other);
+        }
+        float dst[20], rdst[20];
+        int32_t ws[20], rws[20];
+        for (int dir = 0; dir < 2; dir++) {
+            pb_args r = {.src = src, .dst = rdst, .ws = dir ? rws : NULL};
+            pb_args a = {.src = src, .dst = dst, .ws = dir ? ws : NULL};
+            ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, (pb_dir)dir, &r), PB_OK);
+            ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, (pb_dir)dir, &a), PB_OK);
+            for (int64_t c = 0; c < d.c; c++)
+                ck_assert_msg(signbit(dst[c]) == signbit(rdst[c]) && dst[c] == 0.0f &&
+                                  !!signbit(rdst[c]) == want_neg[c],
+                              "%lldx%lld plane %lld dir %d: got %g want %g", (long long)d.ih,
+                              (long long)d.iw, (long long)c, dir, dst[c], rdst[c]);
+            if (dir) ck_assert_mem_eq(ws, rws, sizeof ws);
+        }
+        free(src);
+    }
+}
+END_TEST
+
 /* A buffer flush against an inaccessible page (after its end, or before
  * its start): any read or write outside it faults, masked-off lanes of a
  * masked load or store do not. */
@@ -791,6 +832,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_set_timeout(te, 60);
     tcase_add_test(te, test_worked_example);
     tcase_add_test(te, test_all_neg_inf);
+    tcase_add_test(te, test_global_signed_zeros);
     tcase_add_test(te, test_page_edges);
     tcase_add_test(te, test_slices_partition);
     tcase_add_test(te, test_foreign_argmax);
