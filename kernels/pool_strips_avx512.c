@@ -305,11 +305,72 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
     return st;
 }
 
+/* 2x2/2 backward: the windows do not overlap, so input row y takes output
+ * row (y + pt) / 2 only, each output widened to its two columns by one
+ * permute (lane j of a strip from column c0: output (c0 + j + pl) / 2),
+ * and every diff_src row is written once; rows and columns no window
+ * covers get 0.  Avg: g * (1/divisor), as avg_bwd_plane.  Max: 0 + g
+ * where the widened argmax is the pixel; the matches are counted, and a
+ * plane where some argmax lies outside its window (fewer than one match
+ * per output) returns false for the exact scatter (max_bwd).  Measured:
+ * see pb_avx512_nchw_strips_bwd_ok. */
+INLINE bool k2s2_bwd_plane(const pb_desc *d, const pb_avx512_geom *geo, const float *dd,
+                           const int32_t *ws, float *ds, __m512i widen, bool is_max)
+{
+    const int64_t IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow, pl = d->pl, pt = d->pt;
+    const __m512 zero = _mm512_setzero_ps();
+    int64_t matched = 0;
+    for (int64_t c0 = 0; c0 < IW; c0 += VL) {
+        const int64_t ow0 = (c0 + pl) / 2;
+        /* columns past the last window widen the zeros loaded past the
+         * last output (an argmax of 0 there matches no such pixel) */
+        const __mmask16 gm = pb_avx512_lanes(0, OW - ow0), sm = pb_avx512_lanes(0, IW - c0);
+        const __m512 rx = _mm512_loadu_ps(geo->x.r + ow0);
+        const __m512i col = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                               11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32((int)c0));
+        for (int64_t y = 0; y < IH; y++) {
+            const int64_t oh = (y + pt) / 2;
+            __m512 v = zero;
+            if (oh < OH) {
+                const __m512 g = _mm512_maskz_loadu_ps(gm, dd + oh * OW + ow0);
+                if (is_max) {
+                    const __m512i w = _mm512_maskz_loadu_epi32(gm, ws + oh * OW + ow0);
+                    const __m512i pos = _mm512_add_epi32(col, _mm512_set1_epi32((int)(y * IW)));
+                    const __mmask16 m =
+                        _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(widen, w), pos);
+                    v = _mm512_maskz_add_ps(m, zero, _mm512_permutexvar_ps(widen, g));
+                    matched += __builtin_popcount(m);
+                } else {
+                    const __m512 r = _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), rx);
+                    v = _mm512_permutexvar_ps(widen, _mm512_mul_ps(g, r));
+                }
+            }
+            _mm512_mask_storeu_ps(ds + y * IW + c0, sm, v);
+        }
+    }
+    return !is_max || matched == OH * OW;
+}
+
 INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
                             int64_t begin, int64_t end, const int K, const int S)
 {
-    if (d->alg == PB_ALG_MAX) return max_bwd(d, a, begin, end);
     const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
+    if (K == 2 && S == 2) {
+        const bool is_max = d->alg == PB_ALG_MAX;
+        int32_t idx[VL];
+        for (int j = 0; j < VL; j++) idx[j] = (int32_t)((j + d->pl) / 2);
+        const __m512i widen = _mm512_loadu_si512(idx);
+        for (int64_t p = begin; p < end; p++) {
+            if (k2s2_bwd_plane(d, geo, a->diff_dst + p * Q, is_max ? a->ws + p * Q : NULL,
+                               a->diff_src + p * P, widen, is_max))
+                continue;
+            const pb_status st = max_bwd(d, a, p, p + 1);
+            if (st != PB_OK) return st;
+        }
+        return PB_OK;
+    }
+    if (d->alg == PB_ALG_MAX) return max_bwd(d, a, begin, end);
     /* stride 2 only: its permutes and buffer of transposed rows */
     tpose tp = {.q0 = pb_avx512_floor_div(d->pl - K + 1, 2)};
     for (int t = 0; t < K && S == 2; t++) {
@@ -344,7 +405,9 @@ INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_
  * writes each diff_src row once in one pass, and 0.9-1.0x on 7x7 planes
  * (a strip per 49 elements; the lanes path spreads its set-up over 64
  * planes).  Hence: overlapping windows or lanes-path widths, at least 8
- * columns. */
+ * columns.  2x2/2 (k2s2_bwd_plane) on vgg16 pool5 (14x14x512) against
+ * the transposed strips and the scatter: avg 1.57x, max 1.30x; still
+ * slower than the row kernel at 28x28 (0.90-0.96x) and 56x56 (0.62-0.68x). */
 bool pb_avx512_nchw_strips_bwd_ok(const pb_desc *d, const pb_args *a)
 {
     return strips_window(d) && plane_bytes(d) <= PB_AVX512_STRIPS_MAX_PLANE && d->iw >= 8 &&
