@@ -888,9 +888,10 @@ INLINE int64_t global_bwd(const pb_desc *d, const pb_avx512_geom *geo, const flo
             int64_t c = 0;
             for (; c < nfull; c += VL)
                 _mm512_storeu_ps(dp + c, _mm512_fmadd_ps(_mm512_loadu_ps(gn + c), r, zero));
-            if (tail)
-                _mm512_mask_storeu_ps(dp + c, tail,
-                                      _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, gn + c), r, zero));
+            if (tail) {
+                const __m512 g = _mm512_maskz_loadu_ps(tail, gn + c);
+                _mm512_mask_storeu_ps(dp + c, tail, _mm512_fmadd_ps(g, r, zero));
+            }
             continue;
         }
         const __m512i pos = _mm512_set1_epi32((int)i), one = _mm512_set1_epi32(1);
@@ -903,8 +904,8 @@ INLINE int64_t global_bwd(const pb_desc *d, const pb_avx512_geom *geo, const flo
         if (tail) {
             const __mmask16 m =
                 _mm512_mask_cmpeq_epi32_mask(tail, _mm512_maskz_loadu_epi32(tail, wn + c), pos);
-            _mm512_mask_storeu_ps(dp + c, tail,
-                                  _mm512_maskz_add_ps(m, zero, _mm512_maskz_loadu_ps(tail, gn + c)));
+            const __m512 g = _mm512_maskz_loadu_ps(tail, gn + c);
+            _mm512_mask_storeu_ps(dp + c, tail, _mm512_maskz_add_ps(m, zero, g));
             cnt = _mm512_mask_add_epi32(cnt, m, cnt, one);
         }
     }
