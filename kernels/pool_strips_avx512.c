@@ -312,14 +312,18 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
  * covers get 0.  Avg: g * (1/divisor), as avg_bwd_plane.  Max: 0 + g
  * where the widened argmax is the pixel; the matches are counted, and a
  * plane where some argmax lies outside its window (fewer than one match
- * per output) returns false for the exact scatter (max_bwd).  Measured:
- * see pb_avx512_nchw_strips_bwd_ok. */
+ * per output) returns false for the exact scatter (max_bwd).  Each output
+ * row is widened once for both of its input rows.  Measured: see
+ * pb_avx512_nchw_strips_bwd_ok. */
 INLINE bool k2s2_bwd_plane(const pb_desc *d, const pb_avx512_geom *geo, const float *dd,
                            const int32_t *ws, float *ds, __m512i widen, bool is_max)
 {
     const int64_t IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow, pl = d->pl, pt = d->pt;
     const __m512 zero = _mm512_setzero_ps();
-    int64_t matched = 0;
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i matched = _mm512_setzero_si512();
+    /* rows past the last window: y >= 2 * OH - pt */
+    const int64_t covered_h = 2 * OH - pt < IH ? 2 * OH - pt : IH;
     for (int64_t c0 = 0; c0 < IW; c0 += VL) {
         const int64_t ow0 = (c0 + pl) / 2;
         /* columns past the last window widen the zeros loaded past the
@@ -329,27 +333,30 @@ INLINE bool k2s2_bwd_plane(const pb_desc *d, const pb_avx512_geom *geo, const fl
         const __m512i col = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
                                                                11, 12, 13, 14, 15),
                                              _mm512_set1_epi32((int)c0));
-        for (int64_t y = 0; y < IH; y++) {
-            const int64_t oh = (y + pt) / 2;
-            __m512 v = zero;
-            if (oh < OH) {
-                const __m512 g = _mm512_maskz_loadu_ps(gm, dd + oh * OW + ow0);
-                if (is_max) {
-                    const __m512i w = _mm512_maskz_loadu_epi32(gm, ws + oh * OW + ow0);
-                    const __m512i pos = _mm512_add_epi32(col, _mm512_set1_epi32((int)(y * IW)));
-                    const __mmask16 m =
-                        _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(widen, w), pos);
-                    v = _mm512_maskz_add_ps(m, zero, _mm512_permutexvar_ps(widen, g));
-                    matched += __builtin_popcount(m);
-                } else {
-                    const __m512 r = _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), rx);
-                    v = _mm512_permutexvar_ps(widen, _mm512_mul_ps(g, r));
-                }
+        for (int64_t oh = 0; oh < OH; oh++) {
+            /* the window's rows 2 * oh - pt and the next, inside the plane */
+            const int64_t y0 = 2 * oh - pt < 0 ? 0 : 2 * oh - pt;
+            const int64_t y1 = 2 * oh - pt + 2 < IH ? 2 * oh - pt + 2 : IH;
+            const __m512 g = _mm512_maskz_loadu_ps(gm, dd + oh * OW + ow0);
+            if (!is_max) {
+                const __m512 r = _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), rx);
+                const __m512 v = _mm512_permutexvar_ps(widen, _mm512_mul_ps(g, r));
+                for (int64_t y = y0; y < y1; y++) _mm512_mask_storeu_ps(ds + y * IW + c0, sm, v);
+                continue;
             }
-            _mm512_mask_storeu_ps(ds + y * IW + c0, sm, v);
+            const __m512i w = _mm512_permutexvar_epi32(
+                widen, _mm512_maskz_loadu_epi32(gm, ws + oh * OW + ow0));
+            const __m512 gw = _mm512_permutexvar_ps(widen, g);
+            for (int64_t y = y0; y < y1; y++) {
+                const __m512i pos = _mm512_add_epi32(col, _mm512_set1_epi32((int)(y * IW)));
+                const __mmask16 m = _mm512_cmpeq_epi32_mask(w, pos);
+                _mm512_mask_storeu_ps(ds + y * IW + c0, sm, _mm512_maskz_add_ps(m, zero, gw));
+                matched = _mm512_mask_add_epi32(matched, m, matched, one);
+            }
         }
+        for (int64_t y = covered_h; y < IH; y++) _mm512_mask_storeu_ps(ds + y * IW + c0, sm, zero);
     }
-    return !is_max || matched == OH * OW;
+    return !is_max || _mm512_reduce_add_epi32(matched) == OH * OW;
 }
 
 INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
@@ -405,13 +412,17 @@ INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_
  * writes each diff_src row once in one pass, and 0.9-1.0x on 7x7 planes
  * (a strip per 49 elements; the lanes path spreads its set-up over 64
  * planes).  Hence: overlapping windows or lanes-path widths, at least 8
- * columns.  2x2/2 (k2s2_bwd_plane) on vgg16 pool5 (14x14x512) against
- * the transposed strips and the scatter: avg 1.57x, max 1.30x; still
- * slower than the row kernel at 28x28 (0.90-0.96x) and 56x56 (0.62-0.68x). */
+ * columns.  2x2/2 (k2s2_bwd_plane), side by side: vgg16 pool5
+ * (14x14x512) against the transposed strips and the scatter avg 1.9x,
+ * max 1.6x; against the row kernel 28x28x512 1.3x, 40x40x64 1.2x, but
+ * 56x56x256 0.8x: up to K2S2_BWD_MAX_PLANE. */
+#define K2S2_BWD_MAX_PLANE (8 << 10)
 bool pb_avx512_nchw_strips_bwd_ok(const pb_desc *d, const pb_args *a)
 {
     return strips_window(d) && plane_bytes(d) <= PB_AVX512_STRIPS_MAX_PLANE && d->iw >= 8 &&
-           (d->kw > d->sw || d->iw <= PB_AVX512_LANES_MAX_W) && !pb_avx512_stream_ok(d, a, d->iw);
+           (d->kw > d->sw || d->iw <= PB_AVX512_LANES_MAX_W ||
+            (d->kw == 2 && d->sw == 2 && plane_bytes(d) <= K2S2_BWD_MAX_PLANE)) &&
+           !pb_avx512_stream_ok(d, a, d->iw);
 }
 
 #define STRIPS_BWD(K, S) strips_bwd(d, a, g, begin, end, K, S)
