@@ -136,15 +136,61 @@ INLINE bool plane_rows(const pb_desc *d, const pb_avx512_geom *geo, const float 
     return nan != 0;
 }
 
+/* 2x2/2 without padding on planes of an even width up to 16: an output
+ * row's two input rows are contiguous, 2 * IW floats, so two loads and
+ * one deinterleave give every horizontal pair of both rows (lane j: pair
+ * j, the second row's from IW / 2) and one permute lines the second row's
+ * pairs up with the first's.  Same operations in the same order as
+ * plane_rows (max: the later operand first, so ties keep the earlier
+ * tap), so the same results; half the loads and permutes. */
+static bool pair_rows_ok(const pb_desc *d)
+{
+    return d->kh == 2 && d->sh == 2 && d->pt == 0 && d->pl == 0 && d->iw % 2 == 0 &&
+           d->iw <= VL && d->ow == d->iw / 2;
+}
+
+INLINE bool pair_rows(const pb_desc *d, const pb_avx512_geom *geo, const float *plane,
+                      float *out, int64_t oh0, int64_t oh1, bool is_max)
+{
+    const int64_t IW = d->iw, OW = d->ow;
+    const __mmask16 ma = pb_avx512_lanes(0, 2 * IW), mb = pb_avx512_lanes(0, 2 * IW - VL);
+    const __mmask16 om = pb_avx512_lanes(0, OW);
+    int32_t idx[VL];
+    for (int j = 0; j < VL; j++) idx[j] = (int32_t)((j + OW) % VL);
+    const __m512i second = _mm512_loadu_si512(idx);
+    const __m512 xr = _mm512_loadu_ps(geo->x.r);
+    __mmask16 nan = 0;
+    for (int64_t oh = oh0; oh < oh1; oh++) {
+        const float *p = plane + 2 * oh * IW;
+        const __m512 A = _mm512_maskz_loadu_ps(ma, p), B = _mm512_maskz_loadu_ps(mb, p + VL);
+        const __m512 e = pb_avx512_even_of(A, B), o = pb_avx512_odd_of(A, B);
+        __m512 v;
+        if (is_max) {
+            nan |= _mm512_cmp_ps_mask(A, B, _CMP_UNORD_Q);
+            const __m512 h = _mm512_max_ps(o, e);
+            v = _mm512_max_ps(_mm512_permutexvar_ps(second, h), h);
+        } else {
+            const __m512 h = _mm512_add_ps(e, o);
+            v = _mm512_add_ps(h, _mm512_permutexvar_ps(second, h));
+            v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), xr));
+        }
+        _mm512_mask_storeu_ps(out + oh * OW, om, v);
+    }
+    return nan != 0;
+}
+
 INLINE pb_status strips_fwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *geo,
                             int64_t begin, int64_t end, const int K, const int S, bool is_max)
 {
     const int64_t OH = d->oh;
+    const bool pairs = K == 2 && S == 2 && pair_rows_ok(d);
     for (int64_t r = begin; r < end;) {
         const int64_t p = r / OH, oh0 = r % OH;
         const int64_t oh1 = oh0 + (end - r) < OH ? oh0 + (end - r) : OH;
         const float *plane = a->src + p * d->ih * d->iw;
-        if (plane_rows(d, geo, plane, a->dst + p * OH * d->ow, oh0, oh1, K, S, is_max, true)) {
+        float *out = a->dst + p * OH * d->ow;
+        if (pairs ? pair_rows(d, geo, plane, out, oh0, oh1, is_max)
+                  : plane_rows(d, geo, plane, out, oh0, oh1, K, S, is_max, true)) {
             /* a NaN among the inputs: the exact scan */
             pb_status st = pb_avx512_nchw_fwd_rows(d, a, geo, r, r + (oh1 - oh0));
             if (st != PB_OK) return st;
