@@ -145,8 +145,10 @@ INLINE bool plane_rows(const pb_desc *d, const pb_avx512_geom *geo, const float 
  * tap), so the same results; half the loads and permutes. */
 static bool pair_rows_ok(const pb_desc *d)
 {
+    /* no window reaches into padding: padding after the last row or
+     * column, or ceil mode, can add a window there */
     return d->kh == 2 && d->sh == 2 && d->pt == 0 && d->pl == 0 && d->iw % 2 == 0 &&
-           d->iw <= VL && d->ow == d->iw / 2;
+           d->iw <= VL && d->ow == d->iw / 2 && 2 * d->oh <= d->ih;
 }
 
 INLINE bool pair_rows(const pb_desc *d, const pb_avx512_geom *geo, const float *plane,

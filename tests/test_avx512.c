@@ -241,6 +241,8 @@ static const win windows[] = {
     {5, 5, 2, 2, 2, 2, 2, 2, false, false}, {3, 1, 1, 2, 1, 0, 0, 0, true, false}, /* asymmetric */
     {2, 3, 2, 1, 0, 1, 1, 0, true, false},  {4, 4, 3, 2, 2, 1, 0, 2, true, false},
     {2, 2, 2, 2, 1, 0, 1, 1, false, false}, /* 2x2/2 shifted by padding */
+    {2, 2, 2, 2, 0, 1, 0, 1, false, false}, /* 2x2/2, the last row or column padded */
+    {2, 2, 2, 2, 0, 0, 0, 0, true, false},  /* 2x2/2, ceil */
     {0, 0, 0, 0, 0, 0, 0, 0, false, true}, /* global */
 };
 #define NWIN (sizeof windows / sizeof windows[0])
