@@ -169,15 +169,37 @@ static void global_tree_max(const pb_desc *d, const pb_args *a, int64_t begin, i
     }
 }
 
-/* Eight 8-lane sums folded in the same tree whatever the others are: lane
- * k of the result is a[k]'s total. */
-INLINE __m256 hsum8(const __m256 *a)
+/* Eight 8-lane registers folded into one whose lane k is a[k]'s sum (or
+ * maximum), in the same tree whatever the others hold, so a plane's
+ * result does not depend on the planes beside it.  A pair step is
+ * [a0 op a1, a2 op a3, b0 op b1, b2 op b3] per 128-bit half, the layout
+ * of _mm256_hadd_ps. */
+INLINE __m256 pair8(__m256 a, __m256 b, bool is_max)
 {
-    __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
-    __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
-    __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
-                         _mm256_permute2f128_ps(u0, u1, 0x31));
+    if (!is_max) return _mm256_hadd_ps(a, b);
+    return _mm256_max_ps(_mm256_shuffle_ps(a, b, 0x88), _mm256_shuffle_ps(a, b, 0xDD));
+}
+
+INLINE __m256 fold8(const __m256 *a, bool is_max)
+{
+    __m256 t0 = pair8(a[0], a[1], is_max), t1 = pair8(a[2], a[3], is_max);
+    __m256 t2 = pair8(a[4], a[5], is_max), t3 = pair8(a[6], a[7], is_max);
+    __m256 u0 = pair8(t0, t1, is_max), u1 = pair8(t2, t3, is_max);
+    __m256 lo = _mm256_permute2f128_ps(u0, u1, 0x20), hi = _mm256_permute2f128_ps(u0, u1, 0x31);
+    return is_max ? _mm256_max_ps(lo, hi) : _mm256_add_ps(lo, hi);
+}
+
+/* The upper 8 lanes of v (AVX-512F has no 32x8 extract without DQ). */
+INLINE __m256 upper8(__m512 v)
+{
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
+/* fold8 of 16 registers: lanes 0-7 from a[0..7], 8-15 from a[8..15]. */
+INLINE __m512 fold16(const __m256 *a, bool is_max)
+{
+    const __m512d lo = _mm512_castpd256_pd512(_mm256_castps_pd(fold8(a, is_max)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(fold8(a + 8, is_max)), 1));
 }
 
 /* Global average of small planes, 16 at a time: each plane summed
@@ -200,34 +222,16 @@ static void global_avg_small(const pb_desc *d, const pb_args *a, int64_t begin, 
             int64_t i = VL;
             for (; i < nfull; i += VL) s = _mm512_add_ps(s, _mm512_loadu_ps(x + i));
             if (i < P) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(tail, x + i));
-            h[k] = _mm256_add_ps(_mm512_castps512_ps256(s),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+            h[k] = _mm256_add_ps(_mm512_castps512_ps256(s), upper8(s));
         }
-        const __m512 sums = _mm512_castpd_ps(_mm512_insertf64x4(
-            _mm512_castpd256_pd512(_mm256_castps_pd(hsum8(h))), _mm256_castps_pd(hsum8(h + 8)), 1));
+        const __m512 sums = fold16(h, false);
         /* the float sum divided once, correctly rounded */
         _mm512_mask_storeu_ps(a->dst + p0, pb_avx512_lanes(0, np), _mm512_div_ps(sums, div));
     }
 }
 
-/* hsum8's tree with max: [max(a0, a1), max(a2, a3), max(b0, b1), ...] per
- * 128-bit half, the layout of _mm256_hadd_ps. */
-INLINE __m256 pair_max8(__m256 a, __m256 b)
-{
-    return _mm256_max_ps(_mm256_shuffle_ps(a, b, 0x88), _mm256_shuffle_ps(a, b, 0xDD));
-}
-
-INLINE __m256 hmax8(const __m256 *a)
-{
-    __m256 t0 = pair_max8(a[0], a[1]), t1 = pair_max8(a[2], a[3]);
-    __m256 t2 = pair_max8(a[4], a[5]), t3 = pair_max8(a[6], a[7]);
-    __m256 u0 = pair_max8(t0, t1), u1 = pair_max8(t2, t3);
-    return _mm256_max_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
-                         _mm256_permute2f128_ps(u0, u1, 0x31));
-}
-
 /* Global max inference of small planes, 16 at a time, values only: plain
- * vmaxps in any order, as global_avg_small sums.  That equals the
+ * vmaxps in any order (fold16), as global_avg_small sums.  That equals the
  * reference's first maximum bitwise unless a plane holds a NaN (vmaxps
  * drops it) or its maximum is zero (+0 and -0 tie, and the first one
  * wins); a sum of every element beside the max finds the NaNs, and such a
@@ -260,12 +264,10 @@ static void global_max_inf(const pb_desc *d, const pb_args *a, int64_t begin, in
              * zeros would be a zero maximum: correct, via the tree, but slow) */
             if (has != 0xFFFF)
                 m = _mm512_mask_mov_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), m), has, m);
-            h[k] = _mm256_max_ps(_mm512_castps512_ps256(m),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1)));
+            h[k] = _mm256_max_ps(_mm512_castps512_ps256(m), upper8(m));
             nan_sum = _mm512_add_ps(nan_sum, s);
         }
-        const __m512 best = _mm512_castpd_ps(_mm512_insertf64x4(
-            _mm512_castpd256_pd512(_mm256_castps_pd(hmax8(h))), _mm256_castps_pd(hmax8(h + 8)), 1));
+        const __m512 best = fold16(h, true);
         const __mmask16 om = pb_avx512_lanes(0, np);
         if (_mm512_cmp_ps_mask(nan_sum, nan_sum, _CMP_UNORD_Q) ||
             _mm512_mask_cmp_ps_mask(om, best, _mm512_setzero_ps(), _CMP_EQ_OQ))
