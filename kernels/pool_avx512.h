@@ -96,6 +96,12 @@ bool pb_avx512_nchw_strips_bwd_ok(const pb_desc *d, const pb_args *a);
 pb_status pb_avx512_nchw_strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
                                     int64_t begin, int64_t end);
 
+/* Lane i holds i. */
+static inline __m512i pb_avx512_iota(void)
+{
+    return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
 /* Lanes i with lo <= i < hi, clipped to [0, 16). */
 static inline __mmask16 pb_avx512_lanes(int64_t lo, int64_t hi)
 {

@@ -29,10 +29,6 @@ typedef struct nchw {
     int64_t IH, IW, OH, OW, OWP, kw, sw, pl;
 } nchw;
 
-INLINE __m512i lanes_iota(void)
-{
-    return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-}
 
 /* Tap vector: row[off + sw*i] for lanes i, all inside the row. */
 INLINE __m512 tap_full(const float *row, int64_t off, int64_t sw)
@@ -122,21 +118,21 @@ static void global_tree_max(const pb_desc *d, const pb_args *a, int64_t begin, i
             /* missing planes repeat the last one; their lanes are not stored */
             const float *x = a->src + (p0 + (k < np ? k : np - 1)) * P;
             __m512 best = P >= VL ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(has, x);
-            __m512i bpos = lanes_iota();
+            __m512i bpos = pb_avx512_iota();
             int64_t i = VL;
             for (; i < nfull; i += VL) {
                 const __m512 e = _mm512_loadu_ps(x + i);
                 const __mmask16 m = pb_avx512_take(e, best);
                 best = _mm512_mask_mov_ps(best, m, e);
                 bpos = _mm512_mask_mov_epi32(
-                    bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
+                    bpos, m, _mm512_add_epi32(pb_avx512_iota(), _mm512_set1_epi32((int)i)));
             }
             if (i < P) { /* the plane's tail */
                 const __m512 e = _mm512_maskz_loadu_ps(tail, x + i);
                 const __mmask16 m = tail & pb_avx512_take(e, best);
                 best = _mm512_mask_mov_ps(best, m, e);
                 bpos = _mm512_mask_mov_epi32(
-                    bpos, m, _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
+                    bpos, m, _mm512_add_epi32(pb_avx512_iota(), _mm512_set1_epi32((int)i)));
             }
             if (has != 0xFFFF) {
                 /* lanes past a plane under 16 elements repeat lane 0 (a
@@ -313,14 +309,14 @@ static void global_fwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_
         /* per lane: first max / first NaN of the elements i = lane (mod 16) */
         __mmask16 has = pb_avx512_lanes(0, P);
         __m512 best = _mm512_maskz_loadu_ps(has, x);
-        __m512i bpos = lanes_iota();
+        __m512i bpos = pb_avx512_iota();
         for (int64_t i = VL; i < P; i += VL) {
             __mmask16 vm = pb_avx512_lanes(0, P - i);
             __m512 v = _mm512_maskz_loadu_ps(vm, x + i);
             __mmask16 m = vm & pb_avx512_take(v, best);
             best = _mm512_mask_mov_ps(best, m, v);
-            bpos = _mm512_mask_mov_epi32(bpos, m,
-                                         _mm512_add_epi32(lanes_iota(), _mm512_set1_epi32((int)i)));
+            const __m512i at = _mm512_add_epi32(pb_avx512_iota(), _mm512_set1_epi32((int)i));
+            bpos = _mm512_mask_mov_epi32(bpos, m, at);
         }
         /* across lanes: NaN first, then the larger value, ties to the
          * smaller position */
@@ -484,12 +480,11 @@ INLINE void hchunk_s1(const fplan *P, const float *row, int64_t j, int64_t h, co
             best = _mm512_add_ps(best, T[tx]);
     }
     *val = best;
-    if (train)
-        *pos =
-            tap_pos(P,
-                    _mm512_add_epi32(
-                        _mm512_add_epi32(_mm512_set1_epi32((int)(VL * j - PL)), lanes_iota()), btx),
-                    h, full);
+    if (train) {
+        const __m512i col =
+            _mm512_add_epi32(_mm512_set1_epi32((int)(VL * j - PL)), pb_avx512_iota());
+        *pos = tap_pos(P, _mm512_add_epi32(col, btx), h, full);
+    }
 }
 
 /* Any kw and pl, stride 1 or 2: per-tap loads with lane-validity masks at
@@ -528,7 +523,7 @@ INLINE void hchunk_any(const fplan *P, const float *row, int64_t j, int64_t h, b
     }
     *val = best;
     if (train) {
-        const __m512i lane_sw = _mm512_mullo_epi32(lanes_iota(), _mm512_set1_epi32((int)sw));
+        const __m512i lane_sw = _mm512_mullo_epi32(pb_avx512_iota(), _mm512_set1_epi32((int)sw));
         __m512i p = _mm512_add_epi32(_mm512_set1_epi32((int)(h * g->IW + off0)), lane_sw);
         *pos = _mm512_add_epi32(p, btx);
     }
@@ -1002,8 +997,8 @@ INLINE void bwd_chunk(const bplan *B, const pb_avx512_geom *geo, const float *gd
     const int64_t c_0 = SW == 2 ? 2 * VL * j : VL * j; /* first column */
     const __m512i lane2 =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i pos0 =
-        _mm512_add_epi32(_mm512_set1_epi32((int)(h * IW + c_0)), SW == 2 ? lane2 : lanes_iota());
+    const __m512i pos0 = _mm512_add_epi32(_mm512_set1_epi32((int)(h * IW + c_0)),
+                                          SW == 2 ? lane2 : pb_avx512_iota());
     const __m512i pos1 = _mm512_add_epi32(pos0, _mm512_set1_epi32(1));
     const __m512i pos0b = _mm512_add_epi32(pos0, _mm512_set1_epi32((int)IW));
     const __m512i pos1b = _mm512_add_epi32(pos1, _mm512_set1_epi32((int)IW));

@@ -378,9 +378,7 @@ INLINE bool k2s2_bwd_plane(const pb_desc *d, const pb_avx512_geom *geo, const fl
          * last output (an argmax of 0 there matches no such pixel) */
         const __mmask16 gm = pb_avx512_lanes(0, OW - ow0), sm = pb_avx512_lanes(0, IW - c0);
         const __m512 rx = _mm512_loadu_ps(geo->x.r + ow0);
-        const __m512i col = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-                                                               11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32((int)c0));
+        const __m512i col = _mm512_add_epi32(pb_avx512_iota(), _mm512_set1_epi32((int)c0));
         for (int64_t oh = 0; oh < OH; oh++) {
             /* the window's rows 2 * oh - pt and the next, inside the plane */
             const int64_t y0 = 2 * oh - pt < 0 ? 0 : 2 * oh - pt;
