@@ -312,6 +312,21 @@ START_TEST(test_nchw_lanes)
 }
 END_TEST
 
+/* NCHW planes with at most 8 outputs per row, which the forward takes two
+ * at a time (strips, twin_planes): an odd count of them, so the last plane
+ * goes alone. */
+START_TEST(test_nchw_twin_planes)
+{
+    static const int64_t sizes[][2] = {{5, 5}, {7, 7}, {13, 13}, {14, 14}, {9, 16}};
+    const win *w = &windows[_i];
+    rng_state = 0x2545f4914f6cdd1dull + (uint64_t)_i;
+    int runs = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        runs += sweep_shape(w, PB_LAYOUT_NCHW, 1, 5, sizes[k][0], sizes[k][1], 7);
+    ck_assert_int_gt(runs, 0);
+}
+END_TEST
+
 /* NCHW planes between 16 and 64 KiB in a small tensor: the forward takes
  * the strips path there too (PB_AVX512_STRIPS_MAX_PLANE_CACHED). */
 START_TEST(test_nchw_strips_cached)
@@ -642,6 +657,37 @@ START_TEST(test_nan_sweep)
 }
 END_TEST
 
+/* Inference max on pairs of small planes (twin_planes): one NaN at every
+ * position of either plane, the other plane NaN-free, must give the
+ * reference in both. */
+START_TEST(test_nan_twins)
+{
+    static const int wi[] = {0, 1, 2, 3};
+    static const int64_t sides[] = {7, 13};
+    for (size_t k = 0; k < sizeof wi / sizeof wi[0]; k++)
+        for (size_t s = 0; s < sizeof sides / sizeof sides[0]; s++) {
+            pb_desc d;
+            ck_assert(make_desc(&d, &windows[wi[k]], PB_LAYOUT_NCHW, PB_ALG_MAX, 1, 2, sides[s],
+                                sides[s]));
+            float *src = malloc((size_t)d.src_elems * 4);
+            float *dst = malloc((size_t)d.dst_elems * 4), *rdst = malloc((size_t)d.dst_elems * 4);
+            for (int64_t i = 0; i < d.src_elems; i++) src[i] = (float)((i * 37) % 101);
+            for (int64_t i = 0; i < d.src_elems; i++) {
+                const float keep = src[i];
+                src[i] = bits_f(0x7fc00100u + (uint32_t)i);
+                pb_args r = {.src = src, .dst = rdst}, a = {.src = src, .dst = dst};
+                ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_FWD_INF, &r), PB_OK);
+                ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, PB_DIR_FWD_INF, &a), PB_OK);
+                ck_assert_msg(compare_f(&d, PB_DIR_FWD_INF, FILL_SPECIAL, "dst", dst, rdst,
+                                        d.dst_elems, true),
+                              "NaN at %lld", (long long)i);
+                src[i] = keep;
+            }
+            free(src), free(dst), free(rdst);
+        }
+}
+END_TEST
+
 /* Slices: any partition gives bitwise the whole-range result.  The second
  * shape takes the NCHW lanes path (planes of width <= 16, 64 per group):
  * 150 planes, so ranges start and end inside planes and groups. */
@@ -829,6 +875,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_add_test(tc, test_nhwc_wide_windows);
     tcase_add_loop_test(tc, test_nchw_lanes, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nchw_strips_cached, 0, 5);
+    tcase_add_loop_test(tc, test_nchw_twin_planes, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nan_sweep, 0, 14);
     suite_add_tcase(s, tc);
     TCase *te = tcase_create("semantics");
@@ -837,6 +884,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_add_test(te, test_all_neg_inf);
     tcase_add_test(te, test_global_signed_zeros);
     tcase_add_test(te, test_page_edges);
+    tcase_add_test(te, test_nan_twins);
     tcase_add_test(te, test_slices_partition);
     tcase_add_test(te, test_foreign_argmax);
     tcase_add_loop_test(te, test_streaming_bwd, 0, 2 * PB_LAYOUT_COUNT);
