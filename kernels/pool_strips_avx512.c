@@ -361,16 +361,24 @@ static uintptr_t away_from(const void *p, const void *q)
  * stays in L1, then copied out.  Scattering into diff_src itself ran at
  * half the speed in some runs of the suite: at stride 1 the argmax sits
  * next to the output, so with diff_src and diff_dst 4 KiB apart every
- * store aliased the next loads. */
+ * store aliased the next loads.  Small planes go in groups of up to
+ * MAX_BWD_GROUP_FLOATS (consecutive planes are contiguous in every
+ * buffer): one check, zeroing and copy per group.  Side by side, 1
+ * thread, against one plane at a time: alexnet pool5 1.22x, googlenet
+ * pool4 1.17x, 4a-4e 1.03-1.04x; groups of 4096 floats were 0.93-0.95x
+ * on googlenet's 3x3/1 (the group and its streams leave L1). */
+#define MAX_BWD_GROUP_FLOATS 2048
 static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int64_t end)
 {
     const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
-    /* + one vector past P: the scratch is zeroed and read in whole vectors */
-    char *mem = malloc((size_t)P * sizeof(float) + 4096 + 128);
+    const int64_t G = P >= MAX_BWD_GROUP_FLOATS ? 1 : MAX_BWD_GROUP_FLOATS / P;
+    /* + one vector past G * P: the scratch is zeroed and read in whole vectors */
+    char *mem = malloc((size_t)(G * P) * sizeof(float) + 4096 + 128);
     if (!mem) return PB_ERR_NOMEM;
     const uintptr_t base = ((uintptr_t)mem + 63) & ~(uintptr_t)63;
     pb_status st = PB_OK;
-    for (int64_t p = begin; p < end && st == PB_OK; p++) {
+    for (int64_t p = begin; p < end && st == PB_OK; p += G) {
+        const int64_t g = end - p < G ? end - p : G, gp = g * P, gq = g * Q;
         const float *dd = a->diff_dst + p * Q;
         const int32_t *ws = a->ws + p * Q;
         float *ds = a->diff_src + p * P;
@@ -380,30 +388,36 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
          * samples here (perf, 28x28x256 3x3/1) */
         __m512i top = _mm512_setzero_si512();
         int64_t i = 0;
-        for (; i + VL <= Q; i += VL) top = _mm512_max_epu32(top, _mm512_loadu_si512(ws + i));
-        if (i < Q)
+        for (; i + VL <= gq; i += VL) top = _mm512_max_epu32(top, _mm512_loadu_si512(ws + i));
+        if (i < gq)
             top = _mm512_max_epu32(top,
-                                   _mm512_maskz_loadu_epi32(pb_avx512_lanes(0, Q - i), ws + i));
+                                   _mm512_maskz_loadu_epi32(pb_avx512_lanes(0, gq - i), ws + i));
         if (_mm512_cmp_epu32_mask(top, _mm512_set1_epi32((int)P), _MM_CMPINT_NLT)) {
             st = PB_ERR_UNSUPPORTED; /* an argmax outside the plane, as the reference */
             break;
         }
-        for (i = 0; i < P; i += VL) _mm512_storeu_ps(acc + i, _mm512_setzero_ps());
-        /* four interleaved runs of outputs: neighbouring outputs often
-         * share their argmax, and one run's chain of adds to one place
-         * waits on store-to-load forwarding.  8 runs measured even and 16
-         * slower (0.83-0.98x): past four the limit is elsewhere */
-        const int64_t q4 = Q / 4;
-        for (int64_t o = 0; o < q4; o++) {
-            acc[ws[o]] += dd[o];
-            acc[ws[o + q4]] += dd[o + q4];
-            acc[ws[o + 2 * q4]] += dd[o + 2 * q4];
-            acc[ws[o + 3 * q4]] += dd[o + 3 * q4];
+        for (i = 0; i < gp; i += VL) _mm512_storeu_ps(acc + i, _mm512_setzero_ps());
+        for (int64_t k = 0; k < g; k++) {
+            /* one plane: four interleaved runs of outputs, since
+             * neighbouring outputs often share their argmax, and one
+             * run's chain of adds to one place waits on store-to-load
+             * forwarding.  8 runs measured even and 16 slower
+             * (0.83-0.98x): past four the limit is elsewhere */
+            float *ak = acc + k * P;
+            const int32_t *wk = ws + k * Q;
+            const float *gk = dd + k * Q;
+            const int64_t q4 = Q / 4;
+            for (int64_t o = 0; o < q4; o++) {
+                ak[wk[o]] += gk[o];
+                ak[wk[o + q4]] += gk[o + q4];
+                ak[wk[o + 2 * q4]] += gk[o + 2 * q4];
+                ak[wk[o + 3 * q4]] += gk[o + 3 * q4];
+            }
+            for (int64_t o = 4 * q4; o < Q; o++) ak[wk[o]] += gk[o];
         }
-        for (int64_t o = 4 * q4; o < Q; o++) acc[ws[o]] += dd[o];
-        for (i = 0; i + VL <= P; i += VL) _mm512_storeu_ps(ds + i, _mm512_loadu_ps(acc + i));
-        if (i < P)
-            _mm512_mask_storeu_ps(ds + i, pb_avx512_lanes(0, P - i), _mm512_loadu_ps(acc + i));
+        for (i = 0; i + VL <= gp; i += VL) _mm512_storeu_ps(ds + i, _mm512_loadu_ps(acc + i));
+        if (i < gp)
+            _mm512_mask_storeu_ps(ds + i, pb_avx512_lanes(0, gp - i), _mm512_loadu_ps(acc + i));
     }
     free(mem);
     return st;
@@ -521,7 +535,12 @@ INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_
 #define K2S2_BWD_MAX_PLANE (8 << 10)
 bool pb_avx512_nchw_strips_bwd_ok(const pb_desc *d, const pb_args *a)
 {
-    return strips_window(d) && plane_bytes(d) <= PB_AVX512_STRIPS_MAX_PLANE && d->iw >= 8 &&
+    /* max of overlapping windows on narrower planes: the grouped scatter,
+     * against the lanes path, side by side: 7x7 3x3/1 p1 (googlenet 5ab)
+     * 1.3x, 6x6 1.26x, but 5x5 0.9x; 3x3/2 on 4x4 to 7x7 1.57-1.73x */
+    const bool narrow_max = d->alg == PB_ALG_MAX && d->kw > d->sw && (d->sw == 2 || d->iw >= 6);
+    return strips_window(d) && plane_bytes(d) <= PB_AVX512_STRIPS_MAX_PLANE &&
+           (d->iw >= 8 || narrow_max) &&
            (d->kw > d->sw || d->iw <= PB_AVX512_LANES_MAX_W ||
             (d->kw == 2 && d->sw == 2 && plane_bytes(d) <= K2S2_BWD_MAX_PLANE)) &&
            !pb_avx512_stream_ok(d, a, d->iw);

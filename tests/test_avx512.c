@@ -776,11 +776,15 @@ static void check_foreign(pb_layout l, int64_t c, int64_t side, int step, int64_
 
 /* A workspace naming a position outside its window (but inside the plane)
  * is honoured like the reference; outside the plane it is refused.  The
- * 10x10 NCHW case takes the strips path (a scatter into a scratch plane). */
+ * 10x10 NCHW cases take the strips path (a scatter into a scratch plane,
+ * small planes in groups). */
 START_TEST(test_foreign_argmax)
 {
     for (int l = 0; l < PB_LAYOUT_COUNT; l++) check_foreign((pb_layout)l, 3, 6, 7, 5);
     check_foreign(PB_LAYOUT_NCHW, 2, 10, 13, 31);
+    /* nine planes in one group of the scatter: the last argmax (in the
+     * tail of the group's check) bad */
+    check_foreign(PB_LAYOUT_NCHW, 9, 10, 13, 9 * 25 - 1);
 }
 END_TEST
 
