@@ -154,10 +154,12 @@ static bool twin_ok(const pb_desc *d)
 
 /* Horizontal window of the rows ra and rb (each at column -pl). */
 INLINE __m512 twin_hwin(const float *ra, const float *rb, __mmask16 in_row, const __m512i *tap,
-                        const int K, __m512 fill, bool is_max, __mmask16 *nan)
+                        const int K, __m512 fill, bool is_max, __mmask16 *nan, bool scale_in,
+                        __m512 r)
 {
-    const __m512 A = _mm512_mask_loadu_ps(fill, in_row, ra);
-    const __m512 B = _mm512_mask_loadu_ps(fill, in_row, rb);
+    __m512 A = _mm512_mask_loadu_ps(fill, in_row, ra);
+    __m512 B = _mm512_mask_loadu_ps(fill, in_row, rb);
+    if (scale_in) A = _mm512_mul_ps(A, r), B = _mm512_mul_ps(B, r);
     if (is_max) *nan |= _mm512_cmp_ps_mask(A, B, _CMP_UNORD_Q);
     __m512 v = _mm512_permutex2var_ps(A, tap[0], B);
 #pragma GCC unroll 3
@@ -171,12 +173,13 @@ INLINE __m512 twin_hwin(const float *ra, const float *rb, __mmask16 in_row, cons
 /* What twin_planes needs, set up once per call. */
 typedef struct twin {
     __m512i tap[3]; /* tap k: lane j < 8 takes plane p's column S * j + k, j >= 8 p + 1's */
-    __m512 xr;      /* 1/divisor along x, for both halves */
+    __m512 xr;      /* 1/divisor along x: per output lane, both halves; or
+                     * scale_in, per loaded column */
     __mmask16 in_row, om;
 } twin;
 
 static void twin_init(const pb_desc *d, const pb_avx512_geom *geo, const int K, const int S,
-                      twin *tw)
+                      bool scale_in, twin *tw)
 {
     float xr8[VL];
     for (int k = 0; k < K; k++) {
@@ -184,16 +187,22 @@ static void twin_init(const pb_desc *d, const pb_avx512_geom *geo, const int K, 
         for (int j = 0; j < VL; j++) idx[j] = (int32_t)((S * (j % 8) + k + (j & 8) * 2) & 31);
         tw->tap[k] = _mm512_loadu_si512(idx);
     }
-    for (int j = 0; j < VL; j++) xr8[j] = geo->x.r[j % 8];
+    for (int j = 0; j < VL; j++)
+        xr8[j] = !scale_in            ? geo->x.r[j % 8]
+                 : j < d->pl || j >= d->pl + d->iw ? 0.0f
+                                                    : geo->x.r[j - d->pl];
     tw->xr = _mm512_loadu_ps(xr8);
     tw->in_row = pb_avx512_lanes(d->pl, d->pl + d->iw);
     tw->om = pb_avx512_lanes(0, d->ow);
 }
 
 /* Planes p (at `plane`) and p + 1, every output row; true if a NaN was
- * read. */
+ * read.  scale_in (the average backward's sum pooling of the gradient,
+ * avg_bwd_s1_plane): each input row y is scaled by ry[y] * rx as it is
+ * loaded, and the outputs are not. */
 INLINE bool twin_planes(const pb_desc *d, const pb_avx512_geom *geo, const twin *tw,
-                        const float *plane, float *out, const int K, const int S, bool is_max)
+                        const float *plane, float *out, const int K, const int S, bool is_max,
+                        const bool scale_in)
 {
     const int64_t IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow, P = IH * IW, Q = OH * OW;
     const __m512 fill = is_max ? _mm512_set1_ps(-__builtin_inff()) : _mm512_setzero_ps();
@@ -204,9 +213,11 @@ INLINE bool twin_planes(const pb_desc *d, const pb_avx512_geom *geo, const twin 
     __mmask16 nan = 0;
     __m512 R[3];
     int64_t y = -d->pt;
-#define TWIN_ROW(y)                                                                           \
-    ((y) >= 0 && (y) < IH                                                                     \
-         ? twin_hwin(pa + (y) * IW, pb + (y) * IW, t.in_row, t.tap, K, fill, is_max, &nan)   \
+#define TWIN_ROW(row)                                                                         \
+    ((row) >= 0 && (row) < IH                                                                 \
+         ? twin_hwin(pa + (row) * IW, pb + (row) * IW, t.in_row, t.tap, K, fill, is_max,       \
+                     &nan, scale_in,                                                          \
+                     scale_in ? _mm512_mul_ps(_mm512_set1_ps(geo->y.r[(row)]), t.xr) : fill)   \
          : fill)
 #pragma GCC unroll 3
     for (int k = 0; k < K - S; k++) R[k] = TWIN_ROW(y + k);
@@ -216,7 +227,8 @@ INLINE bool twin_planes(const pb_desc *d, const pb_avx512_geom *geo, const twin 
         __m512 v = R[0];
 #pragma GCC unroll 3
         for (int k = 1; k < K; k++) v = is_max ? _mm512_max_ps(R[k], v) : _mm512_add_ps(v, R[k]);
-        if (!is_max) v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), t.xr));
+        if (!is_max && !scale_in)
+            v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), t.xr));
         _mm512_mask_storeu_ps(out + oh * OW, t.om, v);
         const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
         _mm256_mask_storeu_ps(out + Q + oh * OW, (__mmask8)t.om, hi);
@@ -233,12 +245,12 @@ INLINE pb_status strips_fwd(const pb_desc *d, const pb_args *a, const pb_avx512_
     const int64_t OH = d->oh;
     const bool twins = twin_ok(d);
     twin tw;
-    if (twins) twin_init(d, geo, K, S, &tw);
+    if (twins) twin_init(d, geo, K, S, false, &tw);
     for (int64_t r = begin; r < end;) {
         const int64_t p = r / OH, oh0 = r % OH;
         if (twins && oh0 == 0 && r + 2 * OH <= end) {
             if (twin_planes(d, geo, &tw, a->src + p * d->ih * d->iw, a->dst + p * OH * d->ow,
-                            K, S, is_max)) {
+                            K, S, is_max, false)) {
                 pb_status st = pb_avx512_nchw_fwd_rows(d, a, geo, r, r + 2 * OH);
                 if (st != PB_OK) return st;
             }
@@ -282,6 +294,17 @@ typedef struct tpose {
     int64_t q0; /* floor((pl - K + 1) / 2) */
 } tpose;
 
+/* The stride-1 average backward as a forward: sum pooling of the scaled
+ * gradient (an IH x IW output of an OH x OW input) with the mirrored
+ * padding K - 1 - pad. */
+static pb_desc mirrored(const pb_desc *d, const int K)
+{
+    pb_desc t = *d;
+    t.ih = d->oh, t.iw = d->ow, t.oh = d->ih, t.ow = d->iw;
+    t.pt = K - 1 - d->pt, t.pl = K - 1 - d->pl;
+    return t;
+}
+
 /* Average backward at stride 1, one plane: the gradient scaled by
  * 1/divisor into gs (the output plane), then the sums of gs over the
  * mirrored window, which is the forward's sum pooling of gs with padding
@@ -290,7 +313,7 @@ typedef struct tpose {
 INLINE void avg_bwd_s1_plane(const pb_desc *d, const pb_avx512_geom *geo, const float *dd,
                              float *ds, float *gs, const int K)
 {
-    const int64_t IH = d->ih, IW = d->iw, OH = d->oh, OW = d->ow;
+    const int64_t IH = d->ih, OH = d->oh, OW = d->ow;
     for (int64_t oh = 0; oh < OH; oh++) {
         const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
         for (int64_t c0 = 0; c0 < OW; c0 += VL) {
@@ -300,9 +323,7 @@ INLINE void avg_bwd_s1_plane(const pb_desc *d, const pb_avx512_geom *geo, const 
             _mm512_mask_storeu_ps(gs + oh * OW + c0, m, _mm512_mul_ps(v, r));
         }
     }
-    pb_desc t = *d;
-    t.ih = OH, t.iw = OW, t.oh = IH, t.ow = IW;
-    t.pt = K - 1 - d->pt, t.pl = K - 1 - d->pl;
+    const pb_desc t = mirrored(d, K);
     plane_rows(&t, geo, gs, ds, 0, IH, K, 1, false, false);
 }
 
@@ -517,7 +538,14 @@ INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_
     }
     float *gs = malloc((size_t)Q * sizeof(float));
     if (!gs) return PB_ERR_NOMEM;
-    for (int64_t p = begin; p < end; p++)
+    const pb_desc t = mirrored(d, K);
+    const bool twins = twin_ok(&t);
+    twin tw;
+    if (twins) twin_init(&t, geo, K, 1, true, &tw);
+    int64_t p = begin;
+    for (; twins && p + 2 <= end; p += 2)
+        twin_planes(&t, geo, &tw, a->diff_dst + p * Q, a->diff_src + p * P, K, 1, false, true);
+    for (; p < end; p++)
         avg_bwd_s1_plane(d, geo, a->diff_dst + p * Q, a->diff_src + p * P, gs, K);
     free(gs);
     return PB_OK;
@@ -541,8 +569,12 @@ bool pb_avx512_nchw_strips_bwd_ok(const pb_desc *d, const pb_args *a)
      * against the lanes path, side by side: 7x7 3x3/1 p1 (googlenet 5ab)
      * 1.3x, 6x6 1.26x, but 5x5 0.9x; 3x3/2 on 4x4 to 7x7 1.57-1.73x */
     const bool narrow_max = d->alg == PB_ALG_MAX && d->kw > d->sw && (d->sw == 2 || d->iw >= 6);
+    /* average at stride 1 on planes up to 8 wide: two planes at a time
+     * (twin_planes), against the lanes path, side by side: 3x3/1 p1 on
+     * 7x7 (googlenet 5ab) 3.3x, 5x5 2.7x, 3x3 1.7x; 2x2/1 on 6x6 2.8x */
+    const bool twin_avg = d->alg != PB_ALG_MAX && d->sw == 1;
     return strips_window(d) && plane_bytes(d) <= PB_AVX512_STRIPS_MAX_PLANE &&
-           (d->iw >= 8 || narrow_max) &&
+           (d->iw >= 8 || narrow_max || twin_avg) &&
            (d->kw > d->sw || d->iw <= PB_AVX512_LANES_MAX_W ||
             (d->kw == 2 && d->sw == 2 && plane_bytes(d) <= K2S2_BWD_MAX_PLANE)) &&
            !pb_avx512_stream_ok(d, a, d->iw);

@@ -690,13 +690,15 @@ END_TEST
 
 /* Slices: any partition gives bitwise the whole-range result.  The second
  * shape takes the NCHW lanes path (planes of width <= 16, 64 per group):
- * 150 planes, so ranges start and end inside planes and groups. */
+ * 150 planes, so ranges start and end inside planes and groups.  The third
+ * has planes 7 wide, which forward and the average backward take two at
+ * a time: 9 planes, paired differently by the partition. */
 START_TEST(test_slices_partition)
 {
     static const int wi[] = {0, 1, 2, 10};
-    static const int64_t shapes[][4] = {{2, 37, 9, 21}, {2, 75, 13, 13}};
+    static const int64_t shapes[][4] = {{2, 37, 9, 21}, {2, 75, 13, 13}, {1, 9, 7, 7}};
     for (int l = 0; l < PB_LAYOUT_COUNT; l++)
-        for (size_t k = 0; k < sizeof wi / sizeof wi[0] * 2; k++)
+        for (size_t k = 0; k < sizeof wi / sizeof wi[0] * 3; k++)
             for (int alg = 0; alg < PB_ALG_COUNT; alg++) {
                 pb_desc d;
                 const int64_t *sh = shapes[k / 4];
