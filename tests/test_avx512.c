@@ -243,6 +243,7 @@ static const win windows[] = {
     {2, 2, 2, 2, 1, 0, 1, 1, false, false}, /* 2x2/2 shifted by padding */
     {2, 2, 2, 2, 0, 1, 0, 1, false, false}, /* 2x2/2, the last row or column padded */
     {2, 2, 2, 2, 0, 0, 0, 0, true, false},  /* 2x2/2, ceil */
+    {3, 3, 1, 1, 0, 1, 1, 0, false, false}, /* 3x3/1, padding on one side only */
     {0, 0, 0, 0, 0, 0, 0, 0, false, true}, /* global */
 };
 #define NWIN (sizeof windows / sizeof windows[0])
