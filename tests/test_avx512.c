@@ -243,7 +243,7 @@ static const win windows[] = {
     {2, 2, 2, 2, 1, 0, 1, 1, false, false}, /* 2x2/2 shifted by padding */
     {2, 2, 2, 2, 0, 1, 0, 1, false, false}, /* 2x2/2, the last row or column padded */
     {2, 2, 2, 2, 0, 0, 0, 0, true, false},  /* 2x2/2, ceil */
-    {3, 3, 1, 1, 0, 1, 1, 0, false, false}, /* 3x3/1, padding on one side only */
+    {3, 3, 1, 1, 0, 1, 0, 1, false, false}, /* 3x3/1, padding after only */
     {0, 0, 0, 0, 0, 0, 0, 0, false, true}, /* global */
 };
 #define NWIN (sizeof windows / sizeof windows[0])
@@ -624,7 +624,7 @@ END_TEST
  * wherever it sits: chunk edges, row tails, ring rows). */
 START_TEST(test_nan_sweep)
 {
-    static const int wi[] = {0, 1, 2, 3, 4};
+    static const int wi[] = {0, 1, 2, 3, 4, 13};
     static const int64_t widths[] = {31, 33, 34, 64, 65, 66, 97};
     const size_t nw = sizeof widths / sizeof widths[0];
     const int l = _i / (int)nw;
