@@ -458,16 +458,19 @@ INLINE void sep_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g
     }
 }
 
-/* Average of 3-wide windows at stride 1 along W (googlenet's 3x3/1
- * inception pools): per output row and block of NV channel registers,
- * each input column's sum over the window rows is computed once, when
- * the walk along the row reaches it, and the last three stay in
- * registers.  Three loads per output and no stores but its own, where
- * the separable path also writes and reads back its ring.  Columns
- * outside the row add +0 (the reference's sum starts from +0 too).
- * Against the separable path, side by side, 1 thread: googlenet 3a
- * 1.57x, 3b 1.36x, 4a-4e 1.30-1.33x, 5ab 1.41x.  Not for max: summing
- * columns first changes which of +0 and -0 wins a tie. */
+/* Average of 3-wide windows at stride 1 or 2 along W (googlenet's 3x3/1
+ * inception pools, the 3x3/2 stems): per output row and block of NV
+ * channel registers, each input column's sum over the window rows is
+ * computed once, when the walk along the row reaches it, and the ones an
+ * output shares with the next stay in registers.  At stride 1 three
+ * loads per output and no stores but its own, where the separable path
+ * also writes and reads back its ring.  Columns outside the row add +0
+ * (the reference's sum starts from +0 too).  Side by side, 1 thread,
+ * against the separable path at stride 1: googlenet 3a 1.57x, 3b 1.36x,
+ * 4a-4e 1.30-1.33x, 5ab 1.41x; against the direct path at stride 2:
+ * alexnet pool1 1.08x, googlenet pool1 1.07x, resnet50 maxpool 1.08x,
+ * the smaller ones 0.98-1.05x.  Not for max: summing columns first
+ * changes which of +0 and -0 wins a tie. */
 INLINE __m512 col_sum(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_t y1, int64_t x,
                       int j, int NV, __mmask16 tail)
 {
@@ -479,70 +482,86 @@ INLINE __m512 col_sum(const float *sn, int64_t C, int64_t IW, int64_t y0, int64_
 }
 
 INLINE void avg_w3_block(const pb_desc *d, const pb_avx512_geom *geo, const float *sn,
-                         float *out, int64_t oh, __mmask16 tail, const int NV)
+                         float *out, int64_t oh, __mmask16 tail, const int NV, const int S)
 {
     const int64_t C = d->c, IW = d->iw, OW = d->ow, pl = d->pl;
     const int64_t y0 = geo->y.lo[oh], y1 = geo->y.hi[oh];
     const __m512 ry = _mm512_set1_ps(geo->y.r[oh]);
-    __m512 c0[4], c1[4]; /* the sums of columns ow - pl and ow - pl + 1 */
+    /* the sums of the window's first columns S * ow - pl (and, S == 1,
+     * the next) */
+    __m512 c0[4], c1[4];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; j++) {
         c0[j] = col_sum(sn, C, IW, y0, y1, -pl, j, NV, tail);
-        c1[j] = col_sum(sn, C, IW, y0, y1, 1 - pl, j, NV, tail);
+        if (S == 1) c1[j] = col_sum(sn, C, IW, y0, y1, 1 - pl, j, NV, tail);
     }
     for (int64_t ow = 0; ow < OW; ow++) {
         const __m512 r = _mm512_mul_ps(ry, _mm512_set1_ps(geo->x.r[ow]));
+        const int64_t x = S * ow - pl;
 #pragma GCC unroll 4
         for (int j = 0; j < NV; j++) {
-            const __m512 c2 = col_sum(sn, C, IW, y0, y1, ow - pl + 2, j, NV, tail);
+            if (S == 2) c1[j] = col_sum(sn, C, IW, y0, y1, x + 1, j, NV, tail);
+            const __m512 c2 = col_sum(sn, C, IW, y0, y1, x + 2, j, NV, tail);
             stc(out + ow * C, j, NV, tail,
                 _mm512_mul_ps(_mm512_add_ps(_mm512_add_ps(c0[j], c1[j]), c2), r));
-            c0[j] = c1[j];
+            c0[j] = S == 1 ? c1[j] : c2;
             c1[j] = c2;
         }
     }
 }
 
-/* Max inference of 3-wide windows at stride 1, row-major as the
- * reference: per window row the last two columns stay in registers, each
- * output loads one new column per row, takes its row's horizontal max
+/* Max inference of 3-wide windows at stride 1 or 2, row-major as the
+ * reference: per window row the columns an output shares with the next
+ * stay in registers (two at stride 1, one at stride 2), each output loads
+ * its new columns (one or two per row), takes its row's horizontal max
  * (earlier taps win ties) and then the rows' maximum top-down.  Every
  * loaded value also goes into a sum; a NaN there redoes the output row
- * exactly (max_px).  32 channels per block: the 12 carried registers of
- * 64 would not fit.  Against the separable path, side by side, 1 thread:
- * googlenet 3a 1.36-1.39x, 3b 1.16-1.30x, 4a-4e 1.10-1.33x, 5ab
- * 1.18-1.36x (with the row count a run-time loop bound, so the carried
- * columns lived in memory: 0.63-0.71x). */
+ * exactly (max_px).  Blocks of 32 channels at stride 1 (the 12 carried
+ * registers of 64 would not fit), 64 at stride 2.  Against the separable
+ * path at stride 1, side by side, 1 thread, two sittings: googlenet 3a
+ * 1.36-1.39x, 3b 1.16-1.30x, 4a-4e 1.10-1.33x, 5ab 1.18-1.36x (with the
+ * row count a run-time loop bound, so the carried columns lived in
+ * memory: 0.63-0.71x).  Against the direct path at stride 2: alexnet
+ * pool1 1.27x, googlenet pool1 1.17x, resnet50 maxpool 1.17x, the
+ * smaller ones 1.02-1.09x (32 channels; 64 added 0-10%). */
 INLINE void max_w3_block(const pb_desc *d, const pb_avx512_geom *geo, const float *sn,
-                         float *out, int64_t oh, __mmask16 tail, const int NV, const int nr)
+                         float *out, int64_t oh, __mmask16 tail, const int NV, const int nr,
+                         const int S)
 {
     const int64_t C = d->c, IW = d->iw, OW = d->ow, pl = d->pl;
     const int64_t y0 = geo->y.lo[oh], y1 = geo->y.hi[oh];
     const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
-    __m512 xa[3][2], xb[3][2], sum[2];
+    __m512 xa[3][4], xb[3][4], sum[4];
 #define LD(y, x, j) ((x) >= 0 && (x) < IW ? ldc(sn + ((y) * IW + (x)) * C, j, NV, tail) : ninf)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int j = 0; j < NV; j++) {
         sum[j] = _mm512_setzero_ps();
 #pragma GCC unroll 3
         for (int r = 0; r < nr; r++) {
             xa[r][j] = LD(y0 + r, -pl, j);
-            xb[r][j] = LD(y0 + r, 1 - pl, j);
-            sum[j] = _mm512_add_ps(sum[j], _mm512_add_ps(xa[r][j], xb[r][j]));
+            sum[j] = _mm512_add_ps(sum[j], xa[r][j]);
+            if (S == 1) {
+                xb[r][j] = LD(y0 + r, 1 - pl, j);
+                sum[j] = _mm512_add_ps(sum[j], xb[r][j]);
+            }
         }
     }
     for (int64_t ow = 0; ow < OW; ow++) {
-        const int64_t x = ow - pl + 2;
-#pragma GCC unroll 2
+        const int64_t x = S * ow - pl + 2;
+#pragma GCC unroll 4
         for (int j = 0; j < NV; j++) {
             __m512 v = ninf;
 #pragma GCC unroll 3
             for (int r = 0; r < nr; r++) {
+                if (S == 2) {
+                    xb[r][j] = LD(y0 + r, x - 1, j);
+                    sum[j] = _mm512_add_ps(sum[j], xb[r][j]);
+                }
                 const __m512 c = LD(y0 + r, x, j);
                 sum[j] = _mm512_add_ps(sum[j], c);
                 const __m512 h = _mm512_max_ps(c, _mm512_max_ps(xb[r][j], xa[r][j]));
                 v = r == 0 ? h : _mm512_max_ps(h, v);
-                xa[r][j] = xb[r][j];
+                xa[r][j] = S == 1 ? xb[r][j] : c;
                 xb[r][j] = c;
             }
             stc(out + ow * C, j, NV, tail, v);
@@ -565,21 +584,28 @@ static void max_w3_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom
     const int64_t C = d->c, OH = d->oh, IH = d->ih, IW = d->iw, OW = d->ow;
     for (int64_t r = begin; r < end; r++) {
         const int64_t n = r / OH, oh = r % OH;
-        for (int64_t c = 0; c < C; c += 2 * VL) {
+        const int64_t bw = d->sw == 1 ? 2 : 4; /* registers per block */
+        for (int64_t c = 0; c < C; c += bw * VL) {
             const float *sn = a->src + n * IH * IW * C + c;
             float *out = a->dst + r * OW * C + c;
             const int64_t left = C - c;
-            const int nv = left > VL ? 2 : 1;
+            const int nv = left >= bw * VL ? (int)bw : (int)((left + VL - 1) / VL);
             const __mmask16 tail = pb_avx512_lanes(0, left - (nv - 1) * VL);
             const int64_t nr = geo->y.hi[oh] - geo->y.lo[oh];
-#define MW3(NV) (nr == 3   ? max_w3_block(d, geo, sn, out, oh, tail, NV, 3) \
-                 : nr == 2 ? max_w3_block(d, geo, sn, out, oh, tail, NV, 2) \
-                           : max_w3_block(d, geo, sn, out, oh, tail, NV, 1))
-            if (nv == 2)
+#define MW3S(NV, S) (nr == 3   ? max_w3_block(d, geo, sn, out, oh, tail, NV, 3, S) \
+                     : nr == 2 ? max_w3_block(d, geo, sn, out, oh, tail, NV, 2, S) \
+                               : max_w3_block(d, geo, sn, out, oh, tail, NV, 1, S))
+#define MW3(NV) (d->sw == 1 ? MW3S(NV, 1) : MW3S(NV, 2))
+            if (nv == 4)
+                MW3S(4, 2);
+            else if (nv == 3)
+                MW3S(3, 2);
+            else if (nv == 2)
                 MW3(2);
             else
                 MW3(1);
 #undef MW3
+#undef MW3S
         }
     }
 }
@@ -596,14 +622,17 @@ static void avg_w3_rows(const pb_desc *d, const pb_args *a, const pb_avx512_geom
             const int64_t left = C - c;
             const int nv = left >= 4 * VL ? 4 : (int)((left + VL - 1) / VL);
             const __mmask16 tail = pb_avx512_lanes(0, left - (nv - 1) * VL);
+#define AW3(NV) (d->sw == 1 ? avg_w3_block(d, geo, sn, out, oh, tail, NV, 1) \
+                            : avg_w3_block(d, geo, sn, out, oh, tail, NV, 2))
             if (nv == 4)
-                avg_w3_block(d, geo, sn, out, oh, tail, 4);
+                AW3(4);
             else if (nv == 3)
-                avg_w3_block(d, geo, sn, out, oh, tail, 3);
+                AW3(3);
             else if (nv == 2)
-                avg_w3_block(d, geo, sn, out, oh, tail, 2);
+                AW3(2);
             else
-                avg_w3_block(d, geo, sn, out, oh, tail, 1);
+                AW3(1);
+#undef AW3
         }
     }
 }
@@ -618,11 +647,15 @@ pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
      * resnet50 maxpool max 79-86 us vs 70-79 (one outlier), 27x27x256
      * 17-22 vs 15-19, avg_excl 1.1-1.3x */
     const bool reuse = d->kh >= 2 * d->sh && d->kw > d->sw;
-    if (!mx && reuse && d->kw == 3 && d->sw == 1 && d->kh <= 3) {
+    /* windows up to 3 rows of 3 columns at stride 1 or 2 along W: the
+     * column walks (avg_w3_rows, max_w3_rows) for all but training */
+    const bool w3 = !d->global && !pb_avx512_whole_plane(d) && d->kw == 3 && d->kh <= 3 &&
+                    (d->sw == 1 || d->sw == 2);
+    if (!mx && w3) {
         avg_w3_rows(d, a, g, begin, end);
         return PB_OK;
     }
-    if (mx && !train && reuse && d->kw == 3 && d->sw == 1 && d->kh <= 3) {
+    if (mx && !train && w3) {
         max_w3_rows(d, a, g, begin, end);
         return PB_OK;
     }
