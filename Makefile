@@ -76,9 +76,22 @@ LIB_O   := $(call obj,$(LIB_C) $(LIB_CXX))
 PROG_O  := $(call obj,$(PROG_C))
 TEST_O  := $(call obj,$(TEST_C))
 
-$(BUILD)/obj/harness/sysinfo.c.o: CPPFLAGS += $(BUILDINFO)
+$(BUILD)/obj/harness/sysinfo.c.o: CPPFLAGS += $(BUILDINFO) -include $(BUILD)/buildcommit.h
+$(BUILD)/obj/harness/sysinfo.c.o: $(BUILD)/buildcommit.h
 
-.PHONY: all run check test deps clean asan-check report
+# The commit the binary is built from, and whether tracked files differed
+# from it then (a record names the code that ran, not the checkout at run
+# time).  Rewritten only when it changes, so sysinfo.c recompiles then.
+$(BUILD)/buildcommit.h: FORCE
+	@mkdir -p $(dir $@)
+	@c=$$(git -C $(CURDIR) rev-parse HEAD 2>/dev/null); \
+	d=$$(git -C $(CURDIR) status --porcelain --untracked-files=no 2>/dev/null | head -c1 | wc -c); \
+	printf '#define PB_BUILD_COMMIT "%s"\n#define PB_BUILD_DIRTY %d\n' "$$c" "$$d" > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
+
+.PHONY: all run check test deps clean asan-check report FORCE
 all: $(PROG) $(LIB)
 
 deps:

@@ -39,6 +39,10 @@
 #ifndef PB_BUILD_GBENCH_VERSION
 #define PB_BUILD_GBENCH_VERSION ""
 #endif
+#ifndef PB_BUILD_COMMIT /* build/buildcommit.h, from the Makefile */
+#define PB_BUILD_COMMIT ""
+#define PB_BUILD_DIRTY 0
+#endif
 #ifndef PB_SOURCE_DIR
 #define PB_SOURCE_DIR "."
 #endif
@@ -301,9 +305,20 @@ static void probe_git(pb_sysinfo *s)
     snprintf(s->commit_short, sizeof s->commit_short, "unknown");
     s->dirty = false;
     char full[64];
-    if (!git_line(s->source_dir, "rev-parse HEAD", full, sizeof full, NULL) ||
-        strlen(full) < 12)
+    const bool have_now = git_line(s->source_dir, "rev-parse HEAD", full, sizeof full, NULL) &&
+                          strlen(full) >= 12;
+    if (strlen(PB_BUILD_COMMIT) >= 12) {
+        /* the commit the binary was built from: the source tree may have
+         * moved on since (a checkout, a commit, a binary kept aside) */
+        scopy(s->commit, sizeof s->commit, PB_BUILD_COMMIT);
+        snprintf(s->commit_short, sizeof s->commit_short, "%.12s", PB_BUILD_COMMIT);
+        s->dirty = PB_BUILD_DIRTY != 0;
+        if (have_now && strcmp(full, PB_BUILD_COMMIT) != 0)
+            fprintf(stderr, "poolbench: built from commit %.12s; %s is now at %.12s\n",
+                    PB_BUILD_COMMIT, s->source_dir, full);
         return;
+    }
+    if (!have_now) return;
     scopy(s->commit, sizeof s->commit, full);
     snprintf(s->commit_short, sizeof s->commit_short, "%.12s", full);
     bool any = false;
