@@ -102,6 +102,12 @@ static inline __m512i pb_avx512_iota(void)
     return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
 
+/* The upper 8 lanes of v (AVX-512F has no 32x8 extract without DQ). */
+static inline __m256 pb_avx512_upper8(__m512 v)
+{
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
 /* Lanes i with lo <= i < hi, clipped to [0, 16). */
 static inline __mmask16 pb_avx512_lanes(int64_t lo, int64_t hi)
 {

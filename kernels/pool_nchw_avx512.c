@@ -29,7 +29,6 @@ typedef struct nchw {
     int64_t IH, IW, OH, OW, OWP, kw, sw, pl;
 } nchw;
 
-
 /* Tap vector: row[off + sw*i] for lanes i, all inside the row. */
 INLINE __m512 tap_full(const float *row, int64_t off, int64_t sw)
 {
@@ -185,12 +184,6 @@ INLINE __m256 fold8(const __m256 *a, bool is_max)
     return is_max ? _mm256_max_ps(lo, hi) : _mm256_add_ps(lo, hi);
 }
 
-/* The upper 8 lanes of v (AVX-512F has no 32x8 extract without DQ). */
-INLINE __m256 upper8(__m512 v)
-{
-    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-}
-
 /* fold8 of 16 registers: lanes 0-7 from a[0..7], 8-15 from a[8..15]. */
 INLINE __m512 fold16(const __m256 *a, bool is_max)
 {
@@ -218,7 +211,7 @@ static void global_avg_small(const pb_desc *d, const pb_args *a, int64_t begin, 
             int64_t i = VL;
             for (; i < nfull; i += VL) s = _mm512_add_ps(s, _mm512_loadu_ps(x + i));
             if (i < P) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(tail, x + i));
-            h[k] = _mm256_add_ps(_mm512_castps512_ps256(s), upper8(s));
+            h[k] = _mm256_add_ps(_mm512_castps512_ps256(s), pb_avx512_upper8(s));
         }
         const __m512 sums = fold16(h, false);
         /* the float sum divided once, correctly rounded */
@@ -260,7 +253,7 @@ static void global_max_inf(const pb_desc *d, const pb_args *a, int64_t begin, in
              * zeros would be a zero maximum: correct, via the tree, but slow) */
             if (has != 0xFFFF)
                 m = _mm512_mask_mov_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), m), has, m);
-            h[k] = _mm256_max_ps(_mm512_castps512_ps256(m), upper8(m));
+            h[k] = _mm256_max_ps(_mm512_castps512_ps256(m), pb_avx512_upper8(m));
             nan_sum = _mm512_add_ps(nan_sum, s);
         }
         const __m512 best = fold16(h, true);

@@ -230,8 +230,7 @@ INLINE bool twin_planes(const pb_desc *d, const pb_avx512_geom *geo, const twin 
         if (!is_max && !scale_in)
             v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(geo->y.r[oh]), t.xr));
         _mm512_mask_storeu_ps(out + oh * OW, t.om, v);
-        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-        _mm256_mask_storeu_ps(out + Q + oh * OW, (__mmask8)t.om, hi);
+        _mm256_mask_storeu_ps(out + Q + oh * OW, (__mmask8)t.om, pb_avx512_upper8(v));
 #pragma GCC unroll 3
         for (int k = 0; k < K - S; k++) R[k] = R[k + S];
     }
