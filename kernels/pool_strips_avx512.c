@@ -296,7 +296,7 @@ typedef struct tpose {
 /* The stride-1 average backward as a forward: sum pooling of the scaled
  * gradient (an IH x IW output of an OH x OW input) with the mirrored
  * padding K - 1 - pad. */
-static pb_desc mirrored(const pb_desc *d, const int K)
+INLINE pb_desc mirrored(const pb_desc *d, const int K)
 {
     pb_desc t = *d;
     t.ih = d->oh, t.iw = d->ow, t.oh = d->ih, t.ow = d->iw;
@@ -322,12 +322,9 @@ INLINE void avg_bwd_s1_plane(const pb_desc *d, const pb_avx512_geom *geo, const 
             _mm512_mask_storeu_ps(gs + oh * OW + c0, m, _mm512_mul_ps(v, r));
         }
     }
-    /* mirrored(d, K), but built here: a descriptor returned by a call
-     * (or whose address a call took) lives in memory, and plane_rows
-     * reloaded its fields after every store (14x14 planes 0.65x) */
-    pb_desc t = *d;
-    t.ih = OH, t.iw = OW, t.oh = IH, t.ow = d->iw;
-    t.pt = K - 1 - d->pt, t.pl = K - 1 - d->pl;
+    /* inlined: a descriptor returned by a call lives in memory, and
+     * plane_rows reloaded its fields after every store (14x14 0.65x) */
+    const pb_desc t = mirrored(d, K);
     plane_rows(&t, geo, gs, ds, 0, IH, K, 1, false, false);
 }
 
@@ -503,7 +500,8 @@ INLINE bool k2s2_bwd_plane(const pb_desc *d, const pb_avx512_geom *geo, const fl
 }
 
 /* The stride-1 average backward of planes up to 8 wide, two at a time
- * (twin_planes with its input scaled); returns the first plane left.  In
+ * (twin_planes with its input scaled); returns the first plane left
+ * (begin on wider planes).  In
  * a function of its own: how GCC laid out the pair loop inside
  * strips_bwd changed with unrelated edits there (7x7 planes 8.4 or 10.4
  * us, side by side). */
@@ -516,6 +514,7 @@ static __attribute__((noinline)) int64_t avg_bwd_twins(const pb_desc *d,
     const pb_desc t = mirrored(d, (int)d->kh);
     twin tw;
     int64_t p = begin;
+    if (!twin_ok(&t)) return p;
     if (d->kh == 2) {
         twin_init(&t, geo, 2, 1, true, &tw);
         for (; p + 2 <= end; p += 2)
@@ -568,9 +567,7 @@ INLINE pb_status strips_bwd(const pb_desc *d, const pb_args *a, const pb_avx512_
     }
     float *gs = malloc((size_t)Q * sizeof(float));
     if (!gs) return PB_ERR_NOMEM;
-    int64_t p = begin;
-    if (d->iw <= VL / 2) p = avg_bwd_twins(d, geo, a, begin, end);
-    for (; p < end; p++)
+    for (int64_t p = avg_bwd_twins(d, geo, a, begin, end); p < end; p++)
         avg_bwd_s1_plane(d, geo, a->diff_dst + p * Q, a->diff_src + p * P, gs, K);
     free(gs);
     return PB_OK;
