@@ -313,18 +313,25 @@ START_TEST(test_nchw_lanes)
 }
 END_TEST
 
+/* Window `wi` over NCHW planes of each (ih, iw) in sizes, n x c of them,
+ * the source at float offset off; at least one case must run. */
+static void sweep_planes(int wi, uint64_t seed, int64_t n, int64_t c, const int64_t (*sizes)[2],
+                         size_t count, size_t off)
+{
+    rng_state = seed + (uint64_t)wi;
+    int runs = 0;
+    for (size_t k = 0; k < count; k++)
+        runs += sweep_shape(&windows[wi], PB_LAYOUT_NCHW, n, c, sizes[k][0], sizes[k][1], off);
+    ck_assert_int_gt(runs, 0);
+}
+
 /* NCHW planes with at most 8 outputs per row, which the forward takes two
  * at a time (strips, twin_planes): an odd count of them, so the last plane
  * goes alone. */
 START_TEST(test_nchw_twin_planes)
 {
     static const int64_t sizes[][2] = {{5, 5}, {7, 7}, {13, 13}, {14, 14}, {9, 16}};
-    const win *w = &windows[_i];
-    rng_state = 0x2545f4914f6cdd1dull + (uint64_t)_i;
-    int runs = 0;
-    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
-        runs += sweep_shape(w, PB_LAYOUT_NCHW, 1, 5, sizes[k][0], sizes[k][1], 7);
-    ck_assert_int_gt(runs, 0);
+    sweep_planes(_i, 0x2545f4914f6cdd1dull, 1, 5, sizes, sizeof sizes / sizeof sizes[0], 7);
 }
 END_TEST
 
@@ -333,12 +340,7 @@ END_TEST
 START_TEST(test_nchw_strips_cached)
 {
     static const int64_t sizes[][2] = {{70, 73}, {101, 96}};
-    const win *w = &windows[_i];
-    rng_state = 0x94d049bb133111ebull + (uint64_t)_i;
-    int runs = 0;
-    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
-        runs += sweep_shape(w, PB_LAYOUT_NCHW, 1, 2, sizes[k][0], sizes[k][1], 5);
-    ck_assert_int_gt(runs, 0);
+    sweep_planes(_i, 0x94d049bb133111ebull, 1, 2, sizes, sizeof sizes / sizeof sizes[0], 5);
 }
 END_TEST
 
