@@ -1062,6 +1062,126 @@ INLINE int64_t bwd_overlap(const pb_desc *d, const pb_avx512_geom *geo, const fl
     return matched;
 }
 
+/* Max backward of windows 3 columns wide at stride 1 along W (up to 3
+ * rows, any stride down), one input row h, 16 channels from c: each pixel
+ * sums, in registers, the gradients of its covering outputs whose argmax
+ * names it, covering rows in order, columns in order within a row: the
+ * reference's order, from 0.  The covering outputs' gradients and argmaxes
+ * (NR rows x the three columns ow = w + pl - 2 .. w + pl) are carried
+ * along the row, so each is loaded once per input row where bwd_overlap
+ * loads it once per pixel it covers and keeps the sum in memory.  Outside
+ * [0, OW) a column is g 0 with argmax -1, which matches no pixel.  Matches
+ * are counted lane-wise per covering row into cnt[r]. */
+INLINE void max_w3_bwd_px(const float *const *g, const int32_t *const *ws, float *drow,
+                          int64_t C, int64_t IW, int64_t OW, int64_t pl, int64_t h,
+                          __mmask16 cm, __m512i *cnt, const int NR, bool full)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i none = _mm512_set1_epi32(-1), one = _mm512_set1_epi32(1);
+    __m512 G[3][3];
+    __m512i W[3][3];
+    /* column ow of covering row r, or the empty column */
+#define W3B_LOAD(r, k, ow)                                                                 \
+    do {                                                                               \
+        if ((ow) >= 0 && (ow) < OW) {                                                  \
+            G[r][k] = full ? _mm512_loadu_ps(g[r] + (ow) * C)                          \
+                           : _mm512_maskz_loadu_ps(cm, g[r] + (ow) * C);               \
+            W[r][k] = full ? _mm512_loadu_si512(ws[r] + (ow) * C)                      \
+                           : _mm512_mask_loadu_epi32(none, cm, ws[r] + (ow) * C);      \
+        } else {                                                                       \
+            G[r][k] = zero;                                                            \
+            W[r][k] = none;                                                            \
+        }                                                                              \
+    } while (0)
+#pragma GCC unroll 3
+    for (int r = 0; r < NR; r++) {
+        W3B_LOAD(r, 1, pl - 2);
+        W3B_LOAD(r, 2, pl - 1);
+    }
+    __m512i pos = _mm512_set1_epi32((int)(h * IW));
+    for (int64_t w = 0; w < IW; w++) {
+        const int64_t ow = w + pl;
+#pragma GCC unroll 3
+        for (int r = 0; r < NR; r++) {
+            G[r][0] = G[r][1];
+            W[r][0] = W[r][1];
+            G[r][1] = G[r][2];
+            W[r][1] = W[r][2];
+            W3B_LOAD(r, 2, ow);
+        }
+        __m512 acc = zero;
+#pragma GCC unroll 3
+        for (int r = 0; r < NR; r++)
+#pragma GCC unroll 3
+            for (int k = 0; k < 3; k++) {
+                const __mmask16 m = _mm512_cmpeq_epi32_mask(W[r][k], pos);
+                acc = _mm512_mask_add_ps(acc, m, acc, G[r][k]);
+                cnt[r] = _mm512_mask_add_epi32(cnt[r], m, cnt[r], one);
+            }
+        if (full)
+            _mm512_storeu_ps(drow + w * C, acc);
+        else
+            _mm512_mask_storeu_ps(drow + w * C, cm, acc);
+        pos = _mm512_add_epi32(pos, one);
+    }
+#undef W3B_LOAD
+}
+
+/* Input rows [h0, h1) of one sample through max_w3_bwd_px; returns the
+ * argmax matches of the owned output rows. */
+INLINE int64_t max_w3_bwd(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
+                          const int32_t *wn, float *dn, int64_t h0, int64_t h1,
+                          const pb_row_slice *rs)
+{
+    const int64_t C = d->c, IW = d->iw, OW = d->ow, pl = d->pl;
+    const __mmask16 tail = pb_avx512_lanes(0, C - (C - 1) / VL * VL);
+    int64_t matched = 0;
+    for (int64_t h = h0; h < h1; h++) {
+        const int64_t oh0 = geo->y.clo[h], nr = geo->y.chi[h] - oh0;
+        float *drow = dn + h * IW * C;
+        const float *g[3];
+        const int32_t *ws[3];
+        for (int64_t r = 0; r < 3; r++) {
+            const int64_t oh = oh0 + (r < nr ? r : 0);
+            g[r] = gn + oh * OW * C;
+            ws[r] = wn + oh * OW * C;
+        }
+        __m512i cnt[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512()};
+        for (int64_t c = 0; c < C; c += VL) {
+            const bool full = C - c >= VL;
+            const __mmask16 cm = full ? (__mmask16)0xFFFF : tail;
+            const float *gc[3] = {g[0] + c, g[1] + c, g[2] + c};
+            const int32_t *wc[3] = {ws[0] + c, ws[1] + c, ws[2] + c};
+            float *dc = drow + c;
+#define W3B(NR, F) max_w3_bwd_px(gc, wc, dc, C, IW, OW, pl, h, cm, cnt, NR, F)
+            if (nr == 0) {
+                for (int64_t w = 0; w < IW; w++)
+                    _mm512_mask_storeu_ps(dc + w * C, cm, _mm512_setzero_ps());
+            } else if (full) {
+                if (nr == 3)
+                    W3B(3, true);
+                else if (nr == 2)
+                    W3B(2, true);
+                else
+                    W3B(1, true);
+            } else {
+                if (nr == 3)
+                    W3B(3, false);
+                else if (nr == 2)
+                    W3B(2, false);
+                else
+                    W3B(1, false);
+            }
+#undef W3B
+        }
+        for (int64_t r = 0; r < nr; r++)
+            if (oh0 + r >= rs->own_lo && oh0 + r < rs->own_hi)
+                matched += _mm512_reduce_add_epi32(cnt[r]);
+    }
+    return matched;
+}
+
 /* Global pooling, sample n's pixels [i0, i1): every pixel gets the one
  * output's gradient, g * (1/plane) for avg (the fmadd from 0 of bwd_vec),
  * 0 + g where the argmax names the pixel for max, its matches counted
@@ -1131,6 +1251,10 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
      * from 192 channels even or slower (0.9-1.05x) */
     const bool k3s2 = d->kh == 3 && d->kw == 3 && d->sh == 2 && d->sw == 2 && d->pt <= 1 &&
                       d->pl <= 1 && !global && nv <= 8;
+    /* max of windows 3 columns wide at stride 1 (up to 3 rows): register-carried
+     * covering outputs (max_w3_bwd) */
+    const bool w3 = is_max && !global && d->kw == 3 && d->sw == 1 && d->dw == 1 &&
+                    d->kh <= 3;
     /* streaming stores (pb_avx512_stream_ok) on the output-centric path
      * only: the input-centric one writes a pixel once per covering output
      * row, and at 3x3/2 (512x512x64, 64 MiB) streaming its last write
@@ -1145,6 +1269,8 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
     else if (disjoint)
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, false);
+    else if (w3)
+        matched = max_w3_bwd(d, geo, gn, wn, dn, h0, h1, &rs);
     else if (is_max && nv < 8) /* below 128 channels */
         matched = bwd_overlap(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
     else

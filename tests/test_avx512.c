@@ -438,6 +438,38 @@ START_TEST(test_nhwc_k3s2)
 }
 END_TEST
 
+/* NHWC max backward of windows 3 columns wide at stride 1 (max_w3_bwd,
+ * which carries the covering outputs along the row): padding 0 or 1 on
+ * either side, 1 to 3 window rows at vertical strides 1 to 3 (rows no
+ * window covers at 1/2), planes 1 pixel wide or high, channel counts
+ * around the 16-lane registers; whole and split into slice ranges. */
+START_TEST(test_nhwc_w3_bwd)
+{
+    static const win wins[] = {{3, 3, 1, 1, 1, 1, 1, 1, false, false},
+                               {3, 3, 1, 1, 1, 0, 0, 1, false, false},
+                               {3, 3, 1, 1, 0, 0, 0, 0, false, false},
+                               {1, 3, 1, 1, 0, 0, 1, 1, false, false},
+                               {2, 3, 2, 1, 0, 1, 1, 0, true, false},
+                               {3, 3, 3, 1, 1, 1, 1, 1, false, false},
+                               {1, 3, 2, 1, 0, 0, 1, 1, false, false}};
+    static const int64_t shapes[][2] = {{5, 7}, {1, 1}, {2, 3}, {7, 1}, {4, 16}};
+    static const int64_t chans[] = {1, 15, 16, 17, 48, 50};
+    rng_state = 0x510e527fade682d1ull + (uint64_t)_i;
+    const win *w = &wins[_i];
+    int runs = 0;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (size_t c = 0; c < sizeof chans / sizeof chans[0]; c++) {
+            runs += sweep_shape(w, PB_LAYOUT_NHWC, 2, chans[c], shapes[k][0], shapes[k][1],
+                                (size_t)(1 + 2 * (k % 5)));
+            pb_desc d;
+            if (make_desc(&d, w, PB_LAYOUT_NHWC, PB_ALG_MAX, 2, chans[c], shapes[k][0],
+                          shapes[k][1]))
+                check_bwd_split(&d);
+        }
+    ck_assert_int_gt(runs, 0);
+}
+END_TEST
+
 /* Hand-checked example: one 2x4 plane, 2x2/2 max with a tie, a NaN after
  * a larger value, -0 before +0. */
 START_TEST(test_worked_example)
@@ -754,10 +786,11 @@ END_TEST
 /* One max backward with argmaxes (o * step) % plane, mostly outside their
  * windows: equal to the reference; then entry `bad` set past the plane's
  * end and to -1 must be refused. */
-static void check_foreign(pb_layout l, int64_t c, int64_t side, int step, int64_t bad)
+static void check_foreign(const win *w, pb_layout l, int64_t c, int64_t side, int step,
+                          int64_t bad)
 {
     pb_desc d;
-    ck_assert(make_desc(&d, &windows[1], l, PB_ALG_MAX, 1, c, side, side));
+    ck_assert(make_desc(&d, w, l, PB_ALG_MAX, 1, c, side, side));
     const int64_t plane = side * side, nd = d.dst_elems, ns = d.src_elems;
     float *g = malloc((size_t)nd * 4), *ds = malloc((size_t)ns * 4), *rds = malloc((size_t)ns * 4);
     float *src = calloc((size_t)ns, 4);
@@ -785,11 +818,13 @@ static void check_foreign(pb_layout l, int64_t c, int64_t side, int step, int64_
  * small planes in groups). */
 START_TEST(test_foreign_argmax)
 {
-    for (int l = 0; l < PB_LAYOUT_COUNT; l++) check_foreign((pb_layout)l, 3, 6, 7, 5);
-    check_foreign(PB_LAYOUT_NCHW, 2, 10, 13, 31);
+    for (int l = 0; l < PB_LAYOUT_COUNT; l++) check_foreign(&windows[1], (pb_layout)l, 3, 6, 7, 5);
+    check_foreign(&windows[1], PB_LAYOUT_NCHW, 2, 10, 13, 31);
     /* nine planes in one group of the scatter: the last argmax (in the
      * tail of the group's check) bad */
-    check_foreign(PB_LAYOUT_NCHW, 9, 10, 13, 9 * 25 - 1);
+    check_foreign(&windows[1], PB_LAYOUT_NCHW, 9, 10, 13, 9 * 25 - 1);
+    /* NHWC 3x3/1 (max_w3_bwd), 17 channels: a full register and a tail */
+    check_foreign(&windows[2], PB_LAYOUT_NHWC, 17, 6, 7, 17 * 36 - 1);
 }
 END_TEST
 
@@ -881,6 +916,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_add_loop_test(tc, test_nchw_widths, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_channels, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_k3s2, 0, 5);
+    tcase_add_loop_test(tc, test_nhwc_w3_bwd, 0, 7);
     tcase_add_test(tc, test_nhwc_wide_windows);
     tcase_add_loop_test(tc, test_nchw_lanes, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nchw_strips_cached, 0, 5);
