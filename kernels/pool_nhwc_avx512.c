@@ -10,7 +10,9 @@
  * outputs that cover it (max: those whose argmax names it), so every
  * element is written once and no zeroing pass is needed.  Windows that do
  * not overlap (2x2/2) go output-centric instead: each gradient and argmax
- * is loaded once, not once per tap.
+ * is loaded once, not once per tap.  Max of windows 3 columns wide
+ * (3x3/1, 3x3/2) carries the covering outputs along the row in registers
+ * (max_w3_bwd).
  */
 #include <stdlib.h>
 
@@ -1127,7 +1129,77 @@ INLINE void max_w3_bwd_px(const float *const *g, const int32_t *const *ws, float
 #undef W3B_LOAD
 }
 
-/* Input rows [h0, h1) of one sample through max_w3_bwd_px; returns the
+/* The same at stride 2 along W, left padding PL (0 or 1): pixel
+ * w = 2j - PL is covered by the output columns j - 1 and j, pixel
+ * w = 2j + 1 - PL by column j alone, so two pixels per new column, and
+ * the column before it carried. */
+INLINE void max_w3s2_bwd_px(const float *const *g, const int32_t *const *ws, float *drow,
+                            int64_t C, int64_t IW, int64_t OW, int64_t h, __mmask16 cm,
+                            __m512i *cnt, const int PL, const int NR, bool full)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i none = _mm512_set1_epi32(-1), one = _mm512_set1_epi32(1);
+    __m512 Gp[3], Gq[3];
+    __m512i Wp[3], Wq[3];
+#pragma GCC unroll 3
+    for (int r = 0; r < NR; r++) {
+        Gq[r] = zero;
+        Wq[r] = none;
+    }
+    const __m512i pos0 = _mm512_set1_epi32((int)(h * IW));
+    for (int64_t j = 0; 2 * j - PL < IW; j++) {
+        /* column j - 1 moves over, column j comes in (empty past OW) */
+#pragma GCC unroll 3
+        for (int r = 0; r < NR; r++) {
+            Gp[r] = Gq[r];
+            Wp[r] = Wq[r];
+            if (j < OW) {
+                Gq[r] = full ? _mm512_loadu_ps(g[r] + j * C)
+                             : _mm512_maskz_loadu_ps(cm, g[r] + j * C);
+                Wq[r] = full ? _mm512_loadu_si512(ws[r] + j * C)
+                             : _mm512_mask_loadu_epi32(none, cm, ws[r] + j * C);
+            } else {
+                Gq[r] = zero;
+                Wq[r] = none;
+            }
+        }
+        const int64_t we = 2 * j - PL, wo = we + 1;
+        if (we >= 0) {
+            const __m512i pos = _mm512_add_epi32(pos0, _mm512_set1_epi32((int)we));
+            __m512 acc = zero;
+#pragma GCC unroll 3
+            for (int r = 0; r < NR; r++) {
+                __mmask16 m = _mm512_cmpeq_epi32_mask(Wp[r], pos);
+                acc = _mm512_mask_add_ps(acc, m, acc, Gp[r]);
+                cnt[r] = _mm512_mask_add_epi32(cnt[r], m, cnt[r], one);
+                m = _mm512_cmpeq_epi32_mask(Wq[r], pos);
+                acc = _mm512_mask_add_ps(acc, m, acc, Gq[r]);
+                cnt[r] = _mm512_mask_add_epi32(cnt[r], m, cnt[r], one);
+            }
+            if (full)
+                _mm512_storeu_ps(drow + we * C, acc);
+            else
+                _mm512_mask_storeu_ps(drow + we * C, cm, acc);
+        }
+        if (wo < IW) {
+            const __m512i pos = _mm512_add_epi32(pos0, _mm512_set1_epi32((int)wo));
+            __m512 acc = zero;
+#pragma GCC unroll 3
+            for (int r = 0; r < NR; r++) {
+                const __mmask16 m = _mm512_cmpeq_epi32_mask(Wq[r], pos);
+                acc = _mm512_mask_add_ps(acc, m, acc, Gq[r]);
+                cnt[r] = _mm512_mask_add_epi32(cnt[r], m, cnt[r], one);
+            }
+            if (full)
+                _mm512_storeu_ps(drow + wo * C, acc);
+            else
+                _mm512_mask_storeu_ps(drow + wo * C, cm, acc);
+        }
+    }
+}
+
+/* Input rows [h0, h1) of one sample through max_w3_bwd_px or
+ * max_w3s2_bwd_px; returns the
  * argmax matches of the owned output rows. */
 INLINE int64_t max_w3_bwd(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
                           const int32_t *wn, float *dn, int64_t h0, int64_t h1,
@@ -1154,7 +1226,10 @@ INLINE int64_t max_w3_bwd(const pb_desc *d, const pb_avx512_geom *geo, const flo
             const float *gc[3] = {g[0] + c, g[1] + c, g[2] + c};
             const int32_t *wc[3] = {ws[0] + c, ws[1] + c, ws[2] + c};
             float *dc = drow + c;
-#define W3B(NR, F) max_w3_bwd_px(gc, wc, dc, C, IW, OW, pl, h, cm, cnt, NR, F)
+#define W3B(NR, F)                                                                \
+    (d->sw == 1   ? max_w3_bwd_px(gc, wc, dc, C, IW, OW, pl, h, cm, cnt, NR, F)      \
+     : pl == 0 ? max_w3s2_bwd_px(gc, wc, dc, C, IW, OW, h, cm, cnt, 0, NR, F)    \
+               : max_w3s2_bwd_px(gc, wc, dc, C, IW, OW, h, cm, cnt, 1, NR, F))
             if (nr == 0) {
                 for (int64_t w = 0; w < IW; w++)
                     _mm512_mask_storeu_ps(dc + w * C, cm, _mm512_setzero_ps());
@@ -1245,16 +1320,22 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
     const bool global = d->global || pb_avx512_whole_plane(d);
     const bool disjoint =
         d->kh <= d->sh && d->kw <= d->sw && !global && (is_max || nv >= 8);
+    /* max of windows 3 columns wide at stride 1 or 2 (up to 3 rows): the
+     * covering outputs carried in registers (max_w3_bwd).  Side by side, 5
+     * interleaved runs: stride 1 against bwd_overlap, googlenet 3a-5ab
+     * 1.22-1.62x; 3x3/2 against bwd_k3s2, resnet50 maxpool 1.24x,
+     * googlenet pool1 1.27x, alexnet pool1 1.16x; against bwd_overlap
+     * (192 channels and more) googlenet pool2 1.39x, pool3 1.17x,
+     * alexnet pool2 1.03x, pool5 1.15x, googlenet pool4 1.01x */
+    const bool w3 = is_max && !global && d->kw == 3 && d->dw == 1 && d->kh <= 3 &&
+                    (d->sw == 1 || (d->sw == 2 && d->pl <= 1));
     /* 3x3/2 up to 128 channels output-centric (bwd_k3s2), side by side
      * against bwd_overlap, 2 rounds: resnet50 maxpool (112x112x64) max
      * 1.2x, avg 1.3x; 27x27x64 max 1.4x, avg 1.7x; 56x56x128 1.1-1.2x;
-     * from 192 channels even or slower (0.9-1.05x) */
+     * from 192 channels even or slower (0.9-1.05x).  Max takes w3,
+     * which beats it */
     const bool k3s2 = d->kh == 3 && d->kw == 3 && d->sh == 2 && d->sw == 2 && d->pt <= 1 &&
-                      d->pl <= 1 && !global && nv <= 8;
-    /* max of windows 3 columns wide at stride 1 (up to 3 rows): register-carried
-     * covering outputs (max_w3_bwd) */
-    const bool w3 = is_max && !global && d->kw == 3 && d->sw == 1 && d->dw == 1 &&
-                    d->kh <= 3;
+                      d->pl <= 1 && !global && nv <= 8 && !w3;
     /* streaming stores (pb_avx512_stream_ok) on the output-centric path
      * only: the input-centric one writes a pixel once per covering output
      * row, and at 3x3/2 (512x512x64, 64 MiB) streaming its last write
@@ -1265,12 +1346,12 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
                   (rs.own_lo == 0 && rs.own_hi == 1);
     else if (k3s2)
         matched = bwd_k3s2(d, geo, gn, wn, dn, h0, h1, &rs, is_max);
+    else if (w3)
+        matched = max_w3_bwd(d, geo, gn, wn, dn, h0, h1, &rs);
     else if (disjoint && pb_avx512_stream_ok(d, a, C))
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
     else if (disjoint)
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, false);
-    else if (w3)
-        matched = max_w3_bwd(d, geo, gn, wn, dn, h0, h1, &rs);
     else if (is_max && nv < 8) /* below 128 channels */
         matched = bwd_overlap(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
     else

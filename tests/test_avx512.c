@@ -438,11 +438,12 @@ START_TEST(test_nhwc_k3s2)
 }
 END_TEST
 
-/* NHWC max backward of windows 3 columns wide at stride 1 (max_w3_bwd,
- * which carries the covering outputs along the row): padding 0 or 1 on
- * either side, 1 to 3 window rows at vertical strides 1 to 3 (rows no
- * window covers at 1/2), planes 1 pixel wide or high, channel counts
- * around the 16-lane registers; whole and split into slice ranges. */
+/* NHWC max backward of windows 3 columns wide at stride 1 or 2
+ * (max_w3_bwd, which carries the covering outputs along the row): padding
+ * 0 or 1 on either side, ceil mode, 1 to 3 window rows at vertical strides
+ * 1 to 3 (rows no window covers at 1/2), planes 1 pixel wide or high,
+ * channel counts around the 16-lane registers and past 128; whole and
+ * split into slice ranges. */
 START_TEST(test_nhwc_w3_bwd)
 {
     static const win wins[] = {{3, 3, 1, 1, 1, 1, 1, 1, false, false},
@@ -451,9 +452,12 @@ START_TEST(test_nhwc_w3_bwd)
                                {1, 3, 1, 1, 0, 0, 1, 1, false, false},
                                {2, 3, 2, 1, 0, 1, 1, 0, true, false},
                                {3, 3, 3, 1, 1, 1, 1, 1, false, false},
-                               {1, 3, 2, 1, 0, 0, 1, 1, false, false}};
-    static const int64_t shapes[][2] = {{5, 7}, {1, 1}, {2, 3}, {7, 1}, {4, 16}};
-    static const int64_t chans[] = {1, 15, 16, 17, 48, 50};
+                               {1, 3, 2, 1, 0, 0, 1, 1, false, false},
+                               {3, 3, 2, 2, 1, 1, 1, 1, false, false},
+                               {3, 3, 2, 2, 0, 0, 0, 0, true, false},
+                               {2, 3, 3, 2, 1, 0, 1, 0, true, false}};
+    static const int64_t shapes[][2] = {{5, 7}, {1, 1}, {2, 3}, {7, 1}, {4, 16}, {6, 6}};
+    static const int64_t chans[] = {1, 15, 16, 17, 50, 144};
     rng_state = 0x510e527fade682d1ull + (uint64_t)_i;
     const win *w = &wins[_i];
     int runs = 0;
@@ -916,7 +920,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_add_loop_test(tc, test_nchw_widths, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_channels, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nhwc_k3s2, 0, 5);
-    tcase_add_loop_test(tc, test_nhwc_w3_bwd, 0, 7);
+    tcase_add_loop_test(tc, test_nhwc_w3_bwd, 0, 10);
     tcase_add_test(tc, test_nhwc_wide_windows);
     tcase_add_loop_test(tc, test_nchw_lanes, 0, (int)NWIN);
     tcase_add_loop_test(tc, test_nchw_strips_cached, 0, 5);
