@@ -10,9 +10,8 @@
  * outputs that cover it (max: those whose argmax names it), so every
  * element is written once and no zeroing pass is needed.  Windows that do
  * not overlap (2x2/2) go output-centric instead: each gradient and argmax
- * is loaded once, not once per tap.  Max of windows 3 columns wide
- * (3x3/1, 3x3/2) carries the covering outputs along the row in registers
- * (max_w3_bwd).
+ * is loaded once, not once per tap.  Windows 3 columns wide (3x3/1,
+ * 3x3/2) carry the covering outputs along the row in registers (w3_bwd).
  */
 #include <stdlib.h>
 
@@ -862,143 +861,6 @@ INLINE int64_t bwd_disjoint(const pb_desc *d, const pb_avx512_geom *geo, const f
     return _mm512_reduce_add_epi32(cnt);
 }
 
-/* The three window rows of output row oh in the K3S2 path: input row,
- * whether it is in the plane (tapped) and inside the slice (stored); the
- * first also holds output row oh-1's sums when that row ran (added to,
- * not overwritten). */
-typedef struct k3s2_rows {
-    int64_t row[3];
-    bool tap[3], store[3];
-    bool rmw_first;
-    int64_t ow_in_lo, ow_in_hi; /* outputs with all three columns in the plane (the call's) */
-} k3s2_rows;
-
-/* One output (oh, ow), channel registers [c, c + 16*NV).  FULL: all
- * three window rows tapped and stored and all three columns in the plane
- * (the interior), and rmw_first a constant of the caller's loop in place
- * of R->rmw_first, so every condition below folds away. */
-INLINE void k3s2_out(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
-                     const int32_t *wn, float *dn, int64_t oh, int64_t ow, const k3s2_rows *R,
-                     int64_t c, __mmask16 tail, const int NV, bool is_max, const bool FULL,
-                     bool rmw_first, __m512i *cnt, __m512 carry[3][4])
-{
-    const int64_t C = d->c, IW = d->iw, OW = d->ow;
-    const __m512 zero = _mm512_setzero_ps();
-    const __m512i one = _mm512_set1_epi32(1);
-    const int64_t cs = ow * 2 - d->pl; /* the window's first column, -1 on the padding */
-    const int64_t xlo = geo->x.lo[ow], xhi = geo->x.hi[ow];
-    const float *gp = gn + (oh * OW + ow) * C + c;
-    const int32_t *wp = is_max ? wn + (oh * OW + ow) * C + c : NULL;
-    const __m512 sc = _mm512_set1_ps(geo->y.r[oh] * geo->x.r[ow]);
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; j++) {
-        const __mmask16 cm = j == NV - 1 ? tail : (__mmask16)0xFFFF;
-        const __m512 g = _mm512_maskz_loadu_ps(cm, gp + j * VL);
-        const __m512i w =
-            is_max ? _mm512_maskz_loadu_epi32(cm, wp + j * VL) : _mm512_setzero_si512();
-#pragma GCC unroll 3
-        for (int ty = 0; ty < 3; ty++) {
-            if (!FULL && !R->tap[ty]) continue;
-            const int64_t prow = R->row[ty] * IW;
-            const bool rmw = ty == 0 && (FULL ? rmw_first : R->rmw_first);
-#pragma GCC unroll 3
-            for (int tx = 0; tx < 3; tx++) {
-                const int64_t col = cs + tx;
-                if (!FULL && (col < xlo || col >= xhi)) continue;
-                float *dp = dn + (prow + col) * C + c + j * VL;
-                __mmask16 m = 0;
-                if (is_max) {
-                    m = _mm512_mask_cmpeq_epi32_mask(cm, w, _mm512_set1_epi32((int)(prow + col)));
-                    *cnt = _mm512_mask_add_epi32(*cnt, m, *cnt, one);
-                }
-                if (!FULL && !R->store[ty]) continue;
-                __m512 v = tx == 0 && ow > 0 ? carry[ty][j]
-                           : rmw             ? _mm512_maskz_loadu_ps(cm, dp)
-                                             : zero;
-                v = is_max ? _mm512_mask_add_ps(v, m, v, g) : _mm512_fmadd_ps(g, sc, v);
-                if (tx == 2 && ow + 1 < OW)
-                    carry[ty][j] = v;
-                else
-                    _mm512_mask_storeu_ps(dp, cm, v);
-            }
-        }
-    }
-}
-
-/* Output row oh, channel registers [c, c + 16*NV): walks the row's
- * outputs left to right.  Each output's gradient (and argmax) is loaded
- * once and added at its nine taps in registers; the column it shares with
- * the next output is carried to it in a register, the row it shares with
- * the next output row is stored and added to there.  Every pixel thus
- * receives its outputs' gradients in row-major output order, as the
- * reference's scatter adds them (bitwise equal for max).  Max counts the
- * argmax matches of every tap in the plane, stored or not, so the caller
- * can check that each output matched exactly once. */
-INLINE void k3s2_block(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
-                       const int32_t *wn, float *dn, int64_t oh, const k3s2_rows *R, int64_t c,
-                       __mmask16 tail, const int NV, bool is_max, __m512i *cnt)
-{
-    const int64_t OW = d->ow;
-    __m512 carry[3][4];
-    for (int ty = 0; ty < 3; ty++)
-        for (int j = 0; j < 4; j++) carry[ty][j] = _mm512_setzero_ps();
-    const bool rows_full = R->store[0] && R->store[1] && R->store[2];
-    const int64_t a = rows_full ? R->ow_in_lo : OW, b = rows_full ? R->ow_in_hi : OW;
-    for (int64_t ow = 0; ow < a; ow++)
-        k3s2_out(d, geo, gn, wn, dn, oh, ow, R, c, tail, NV, is_max, false, false, cnt, carry);
-    if (R->rmw_first)
-        for (int64_t ow = a; ow < b; ow++)
-            k3s2_out(d, geo, gn, wn, dn, oh, ow, R, c, tail, NV, is_max, true, true, cnt, carry);
-    else
-        for (int64_t ow = a; ow < b; ow++)
-            k3s2_out(d, geo, gn, wn, dn, oh, ow, R, c, tail, NV, is_max, true, false, cnt, carry);
-    for (int64_t ow = b; ow < OW; ow++)
-        k3s2_out(d, geo, gn, wn, dn, oh, ow, R, c, tail, NV, is_max, false, false, cnt, carry);
-}
-
-/* Input rows [h0, h1) of one sample, 3x3 windows at stride 2 with at most
- * one row and column of leading padding: output-centric (k3s2_block), so
- * each output's gradient and argmax are read once instead of once per tap
- * as in bwd_overlap.  Returns the argmax matches of every output row that
- * taps the slice. */
-INLINE int64_t bwd_k3s2(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
-                        const int32_t *wn, float *dn, int64_t h0, int64_t h1,
-                        const pb_row_slice *rs, bool is_max)
-{
-    const int64_t C = d->c, nv = (C + VL - 1) / VL;
-    const __mmask16 tail = pb_avx512_lanes(0, C - (nv - 1) * VL);
-    zero_uncovered(d, geo, dn, h0, h1);
-    /* interior outputs: all three columns in the plane (none: an empty range at OW) */
-    int64_t a = d->pl > 0 ? 1 : 0, b = d->ow;
-    while (b > a && (b - 1) * 2 - d->pl + 2 >= d->iw) b--;
-    if (a >= b) a = b = d->ow;
-    __m512i cnt = _mm512_setzero_si512();
-    for (int64_t oh = rs->oh_lo; oh < rs->oh_hi; oh++) {
-        k3s2_rows R = {.ow_in_lo = a, .ow_in_hi = b};
-        for (int ty = 0; ty < 3; ty++) {
-            const int64_t row = oh * 2 - d->pt + ty;
-            R.row[ty] = row;
-            R.tap[ty] = row >= geo->y.lo[oh] && row < geo->y.hi[oh];
-            R.store[ty] = R.tap[ty] && row >= h0 && row < h1;
-        }
-        /* output row oh-1 wrote its last row, our first, if it ran */
-        R.rmw_first = R.store[0] && oh > rs->oh_lo;
-        for (int64_t c = 0; c < C; c += 4 * VL) {
-            const int64_t left = (C - c + VL - 1) / VL;
-            const __mmask16 t = left <= 4 ? tail : (__mmask16)0xFFFF;
-            if (left >= 4)
-                k3s2_block(d, geo, gn, wn, dn, oh, &R, c, t, 4, is_max, &cnt);
-            else if (left == 3)
-                k3s2_block(d, geo, gn, wn, dn, oh, &R, c, t, 3, is_max, &cnt);
-            else if (left == 2)
-                k3s2_block(d, geo, gn, wn, dn, oh, &R, c, t, 2, is_max, &cnt);
-            else
-                k3s2_block(d, geo, gn, wn, dn, oh, &R, c, t, 1, is_max, &cnt);
-        }
-    }
-    return _mm512_reduce_add_epi32(cnt);
-}
-
 /* Input rows [h0, h1) of one sample with overlapping windows:
  * input-centric (see bwd_vec).  Returns the argmax matches of the owned
  * output rows.  vcount: count them lane-wise (cheaper below 128
@@ -1198,25 +1060,81 @@ INLINE void max_w3s2_bwd_px(const float *const *g, const int32_t *const *ws, flo
     }
 }
 
-/* Input rows [h0, h1) of one sample through max_w3_bwd_px or
- * max_w3s2_bwd_px; returns the
+/* Average, the same walks: each output column's gradients summed over
+ * the covering rows, g * ry, times rx of the column, carried as one
+ * register; a pixel adds its columns' registers (3 at stride 1; at stride
+ * 2 the even pixels 2, the odd ones 1).  Within the documented ulp bound
+ * (verify.h): each term is rounded once more than g * (ry * rx). */
+INLINE __m512 avg_w3_col(const float *const *g, const float *ry, float rx, int64_t ow,
+                         int64_t C, int64_t OW, __mmask16 cm, const int NR, bool full)
+{
+    if (ow < 0 || ow >= OW) return _mm512_setzero_ps();
+    __m512 v = _mm512_setzero_ps();
+#pragma GCC unroll 3
+    for (int r = 0; r < NR; r++) {
+        const __m512 gv =
+            full ? _mm512_loadu_ps(g[r] + ow * C) : _mm512_maskz_loadu_ps(cm, g[r] + ow * C);
+        v = _mm512_fmadd_ps(gv, _mm512_set1_ps(ry[r]), v);
+    }
+    return _mm512_mul_ps(v, _mm512_set1_ps(rx));
+}
+
+INLINE void avg_w3_bwd_px(const float *const *g, const float *ry, const float *rx, float *drow,
+                          int64_t C, int64_t IW, int64_t OW, int64_t pl, __mmask16 cm,
+                          const int S, const int PL, const int NR, bool full)
+{
+#define W3A_COL(ow) avg_w3_col(g, ry, (ow) >= 0 ? rx[ow] : 0.0f, ow, C, OW, cm, NR, full)
+#define W3A_ST(w, v)                                   \
+    do {                                               \
+        if (full)                                      \
+            _mm512_storeu_ps(drow + (w) * C, v);       \
+        else                                           \
+            _mm512_mask_storeu_ps(drow + (w) * C, cm, v); \
+    } while (0)
+    if (S == 1) {
+        __m512 v0, v1 = W3A_COL(pl - 2), v2 = W3A_COL(pl - 1);
+        for (int64_t w = 0; w < IW; w++) {
+            v0 = v1;
+            v1 = v2;
+            v2 = W3A_COL(w + pl);
+            W3A_ST(w, _mm512_add_ps(_mm512_add_ps(v0, v1), v2));
+        }
+        return;
+    }
+    __m512 vp, vq = _mm512_setzero_ps();
+    for (int64_t j = 0; 2 * j - PL < IW; j++) {
+        vp = vq;
+        vq = W3A_COL(j);
+        const int64_t we = 2 * j - PL, wo = we + 1;
+        if (we >= 0) W3A_ST(we, _mm512_add_ps(vp, vq));
+        if (wo < IW) W3A_ST(wo, vq);
+    }
+#undef W3A_COL
+#undef W3A_ST
+}
+
+/* Input rows [h0, h1) of one sample through max_w3_bwd_px,
+ * max_w3s2_bwd_px or avg_w3_bwd_px; returns the
  * argmax matches of the owned output rows. */
-INLINE int64_t max_w3_bwd(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
-                          const int32_t *wn, float *dn, int64_t h0, int64_t h1,
-                          const pb_row_slice *rs)
+INLINE int64_t w3_bwd(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
+                      const int32_t *wn, float *dn, int64_t h0, int64_t h1,
+                      const pb_row_slice *rs, bool is_max)
 {
     const int64_t C = d->c, IW = d->iw, OW = d->ow, pl = d->pl;
     const __mmask16 tail = pb_avx512_lanes(0, C - (C - 1) / VL * VL);
+    const float *rx = geo->x.r;
     int64_t matched = 0;
     for (int64_t h = h0; h < h1; h++) {
         const int64_t oh0 = geo->y.clo[h], nr = geo->y.chi[h] - oh0;
         float *drow = dn + h * IW * C;
         const float *g[3];
-        const int32_t *ws[3];
+        const int32_t *ws[3] = {NULL, NULL, NULL};
+        float ry[3];
         for (int64_t r = 0; r < 3; r++) {
             const int64_t oh = oh0 + (r < nr ? r : 0);
             g[r] = gn + oh * OW * C;
-            ws[r] = wn + oh * OW * C;
+            if (is_max) ws[r] = wn + oh * OW * C;
+            ry[r] = geo->y.r[oh];
         }
         __m512i cnt[3] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
                           _mm512_setzero_si512()};
@@ -1224,12 +1142,16 @@ INLINE int64_t max_w3_bwd(const pb_desc *d, const pb_avx512_geom *geo, const flo
             const bool full = C - c >= VL;
             const __mmask16 cm = full ? (__mmask16)0xFFFF : tail;
             const float *gc[3] = {g[0] + c, g[1] + c, g[2] + c};
-            const int32_t *wc[3] = {ws[0] + c, ws[1] + c, ws[2] + c};
+            const int32_t *wc[3] = {is_max ? ws[0] + c : NULL, is_max ? ws[1] + c : NULL,
+                                    is_max ? ws[2] + c : NULL};
             float *dc = drow + c;
-#define W3B(NR, F)                                                                \
-    (d->sw == 1   ? max_w3_bwd_px(gc, wc, dc, C, IW, OW, pl, h, cm, cnt, NR, F)      \
-     : pl == 0 ? max_w3s2_bwd_px(gc, wc, dc, C, IW, OW, h, cm, cnt, 0, NR, F)    \
-               : max_w3s2_bwd_px(gc, wc, dc, C, IW, OW, h, cm, cnt, 1, NR, F))
+#define W3B(NR, F)                                                                      \
+    (!is_max      ? (d->sw == 1   ? avg_w3_bwd_px(gc, ry, rx, dc, C, IW, OW, pl, cm, 1, 0, NR, F) \
+                     : pl == 0 ? avg_w3_bwd_px(gc, ry, rx, dc, C, IW, OW, pl, cm, 2, 0, NR, F) \
+                               : avg_w3_bwd_px(gc, ry, rx, dc, C, IW, OW, pl, cm, 2, 1, NR, F)) \
+     : d->sw == 1 ? max_w3_bwd_px(gc, wc, dc, C, IW, OW, pl, h, cm, cnt, NR, F)              \
+     : pl == 0    ? max_w3s2_bwd_px(gc, wc, dc, C, IW, OW, h, cm, cnt, 0, NR, F)             \
+                  : max_w3s2_bwd_px(gc, wc, dc, C, IW, OW, h, cm, cnt, 1, NR, F))
             if (nr == 0) {
                 for (int64_t w = 0; w < IW; w++)
                     _mm512_mask_storeu_ps(dc + w * C, cm, _mm512_setzero_ps());
@@ -1320,22 +1242,17 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
     const bool global = d->global || pb_avx512_whole_plane(d);
     const bool disjoint =
         d->kh <= d->sh && d->kw <= d->sw && !global && (is_max || nv >= 8);
-    /* max of windows 3 columns wide at stride 1 or 2 (up to 3 rows): the
-     * covering outputs carried in registers (max_w3_bwd).  Side by side, 5
-     * interleaved runs: stride 1 against bwd_overlap, googlenet 3a-5ab
-     * 1.22-1.62x; 3x3/2 against bwd_k3s2, resnet50 maxpool 1.24x,
-     * googlenet pool1 1.27x, alexnet pool1 1.16x; against bwd_overlap
-     * (192 channels and more) googlenet pool2 1.39x, pool3 1.17x,
-     * alexnet pool2 1.03x, pool5 1.15x, googlenet pool4 1.01x */
-    const bool w3 = is_max && !global && d->kw == 3 && d->dw == 1 && d->kh <= 3 &&
+    /* windows 3 columns wide at stride 1 or 2 (up to 3 rows): the covering
+     * outputs carried in registers (w3_bwd).  Side by side, 5 interleaved
+     * runs, max: stride 1 against bwd_overlap, googlenet 3a-5ab
+     * 1.22-1.62x; 3x3/2 against the output-centric kernel it replaced (up
+     * to 128 channels), resnet50 maxpool 1.24x, googlenet pool1 1.27x,
+     * alexnet pool1 1.16x; against bwd_overlap (192 channels and more)
+     * googlenet pool2 1.39x, pool3 1.17x, alexnet pool2 1.03x, pool5
+     * 1.15x, googlenet pool4 1.01x.  Avg: googlenet 3a-5ab 1.16-2.28x,
+     * 3x3/2 1.16-1.64x */
+    const bool w3 = !global && d->kw == 3 && d->dw == 1 && d->kh <= 3 &&
                     (d->sw == 1 || (d->sw == 2 && d->pl <= 1));
-    /* 3x3/2 up to 128 channels output-centric (bwd_k3s2), side by side
-     * against bwd_overlap, 2 rounds: resnet50 maxpool (112x112x64) max
-     * 1.2x, avg 1.3x; 27x27x64 max 1.4x, avg 1.7x; 56x56x128 1.1-1.2x;
-     * from 192 channels even or slower (0.9-1.05x).  Max takes w3,
-     * which beats it */
-    const bool k3s2 = d->kh == 3 && d->kw == 3 && d->sh == 2 && d->sw == 2 && d->pt <= 1 &&
-                      d->pl <= 1 && !global && nv <= 8 && !w3;
     /* streaming stores (pb_avx512_stream_ok) on the output-centric path
      * only: the input-centric one writes a pixel once per covering output
      * row, and at 3x3/2 (512x512x64, 64 MiB) streaming its last write
@@ -1344,10 +1261,8 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
         /* the one output row is owned only by a slice of every input row */
         matched = global_bwd(d, geo, gn, wn, dn, h0 * IW, h1 * IW, is_max) *
                   (rs.own_lo == 0 && rs.own_hi == 1);
-    else if (k3s2)
-        matched = bwd_k3s2(d, geo, gn, wn, dn, h0, h1, &rs, is_max);
     else if (w3)
-        matched = max_w3_bwd(d, geo, gn, wn, dn, h0, h1, &rs);
+        matched = w3_bwd(d, geo, gn, wn, dn, h0, h1, &rs, is_max);
     else if (disjoint && pb_avx512_stream_ok(d, a, C))
         matched = bwd_disjoint(d, geo, gn, wn, dn, h0, h1, &rs, is_max, true);
     else if (disjoint)
@@ -1359,11 +1274,10 @@ INLINE pb_status bwd_sample(const pb_desc *d, const pb_args *a, const pb_avx512_
     if (!is_max) return PB_OK;
     /* every (output, channel) argmax of an owned row matches exactly one
      * pixel of its window unless the workspace points outside it; shared
-     * rows are checked directly (bwd_k3s2 counts every row it reads) */
-    const bool ok = k3s2 ? matched == (rs.oh_hi - rs.oh_lo) * OW * C
-                         : matched == (rs.own_hi - rs.own_lo) * OW * C &&
-                               pb_ws_rows_valid(d, wn, rs.oh_lo, rs.own_lo) &&
-                               pb_ws_rows_valid(d, wn, rs.own_hi, rs.oh_hi);
+     * rows are checked directly */
+    const bool ok = matched == (rs.own_hi - rs.own_lo) * OW * C &&
+                    pb_ws_rows_valid(d, wn, rs.oh_lo, rs.own_lo) &&
+                    pb_ws_rows_valid(d, wn, rs.own_hi, rs.oh_hi);
     if (ok) return PB_OK;
     return whole ? pb_max_bwd_scatter(d, gn, wn, dn, C) : PB_ERR_PARTIAL;
 }

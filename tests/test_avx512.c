@@ -407,8 +407,8 @@ static void check_bwd_split(const pb_desc *d)
     free(src), free(dst), free(g), free(s1), free(s2), free(ws);
 }
 
-/* NHWC 3x3/2 backward up to 128 channels (the output-centric bwd_k3s2):
- * padding 0 and 1, ceil mode, planes whose last rows and columns no
+/* NHWC 3x3/2 backward up to 128 channels (w3_bwd; an output-centric
+ * kernel before it): padding 0 and 1, ceil mode, planes whose last rows and columns no
  * window covers (zeroed), 1-row planes, channel counts around the
  * 4-register blocks, and slices split inside samples. */
 START_TEST(test_nhwc_k3s2)
@@ -438,12 +438,12 @@ START_TEST(test_nhwc_k3s2)
 }
 END_TEST
 
-/* NHWC max backward of windows 3 columns wide at stride 1 or 2
- * (max_w3_bwd, which carries the covering outputs along the row): padding
- * 0 or 1 on either side, ceil mode, 1 to 3 window rows at vertical strides
- * 1 to 3 (rows no window covers at 1/2), planes 1 pixel wide or high,
- * channel counts around the 16-lane registers and past 128; whole and
- * split into slice ranges. */
+/* NHWC backward of windows 3 columns wide at stride 1 or 2 (w3_bwd,
+ * which carries the covering outputs along the row), every algorithm:
+ * padding 0 or 1 on either side, ceil mode, 1 to 3 window rows at
+ * vertical strides 1 to 3 (rows no window covers at 1/2), planes 1 pixel
+ * wide or high, channel counts around the 16-lane registers and past 128;
+ * max also split into slice ranges. */
 START_TEST(test_nhwc_w3_bwd)
 {
     static const win wins[] = {{3, 3, 1, 1, 1, 1, 1, 1, false, false},
