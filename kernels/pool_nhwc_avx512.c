@@ -1060,11 +1060,12 @@ INLINE void max_w3s2_bwd_px(const float *const *g, const int32_t *const *ws, flo
     }
 }
 
-/* Average, the same walks: each output column's gradients summed over
- * the covering rows, g * ry, times rx of the column, carried as one
- * register; a pixel adds its columns' registers (3 at stride 1; at stride
- * 2 the even pixels 2, the odd ones 1).  Within the documented ulp bound
- * (verify.h): each term is rounded once more than g * (ry * rx). */
+/* Average, the same walks (avg_w3_bwd_px): each output column's
+ * gradients summed over the covering rows, g * ry, times rx of the column
+ * (avg_w3_col), carried as one register; a pixel adds its columns'
+ * registers (3 at stride 1; at stride 2 the even pixels 2, the odd ones
+ * 1).  Within the documented ulp bound (verify.h): each term is rounded
+ * once more than g * (ry * rx). */
 INLINE __m512 avg_w3_col(const float *const *g, const float *ry, float rx, int64_t ow,
                          int64_t C, int64_t OW, __mmask16 cm, const int NR, bool full)
 {
@@ -1084,11 +1085,11 @@ INLINE void avg_w3_bwd_px(const float *const *g, const float *ry, const float *r
                           const int S, const int PL, const int NR, bool full)
 {
 #define W3A_COL(ow) avg_w3_col(g, ry, (ow) >= 0 ? rx[ow] : 0.0f, ow, C, OW, cm, NR, full)
-#define W3A_ST(w, v)                                   \
-    do {                                               \
-        if (full)                                      \
-            _mm512_storeu_ps(drow + (w) * C, v);       \
-        else                                           \
+#define W3A_ST(w, v)                                      \
+    do {                                                  \
+        if (full)                                         \
+            _mm512_storeu_ps(drow + (w) * C, v);          \
+        else                                              \
             _mm512_mask_storeu_ps(drow + (w) * C, cm, v); \
     } while (0)
     if (S == 1) {
@@ -1114,8 +1115,8 @@ INLINE void avg_w3_bwd_px(const float *const *g, const float *ry, const float *r
 }
 
 /* Input rows [h0, h1) of one sample through max_w3_bwd_px,
- * max_w3s2_bwd_px or avg_w3_bwd_px; returns the
- * argmax matches of the owned output rows. */
+ * max_w3s2_bwd_px or avg_w3_bwd_px; returns the argmax matches of the
+ * owned output rows (max). */
 INLINE int64_t w3_bwd(const pb_desc *d, const pb_avx512_geom *geo, const float *gn,
                       const int32_t *wn, float *dn, int64_t h0, int64_t h1,
                       const pb_row_slice *rs, bool is_max)
