@@ -385,7 +385,8 @@ static uintptr_t away_from(const void *p, const void *q)
  * stays in L1, then copied out.  Scattering into diff_src itself ran at
  * half the speed in some runs of the suite: at stride 1 the argmax sits
  * next to the output, so with diff_src and diff_dst 4 KiB apart every
- * store aliased the next loads.  Small planes go in groups of up to
+ * store aliased the next loads.  Stride 2 scatters into diff_src (see
+ * `direct`).  Small planes go in groups of up to
  * MAX_BWD_GROUP_FLOATS (consecutive planes are contiguous in every
  * buffer): one check, zeroing and copy per group.  Side by side, 1
  * thread, against one plane at a time: alexnet pool5 1.22x, googlenet
@@ -401,12 +402,20 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
     if (!mem) return PB_ERR_NOMEM;
     const uintptr_t base = ((uintptr_t)mem + 63) & ~(uintptr_t)63;
     pb_status st = PB_OK;
+    /* at stride 2 straight into diff_src, no scratch: the argmax of output
+     * o sits near 2o there, so its store's distance to the loads drifts
+     * and 4K aliasing stays occasional; saving the scratch's zeroing and
+     * copy measured 1.22-1.27x (alexnet pool1, pool2, pool5, googlenet
+     * pool2-4; 5 interleaved runs).  At stride 1 the distance is fixed:
+     * 0.91-1.11x by where the buffers lie (googlenet 3a-5ab) */
+    const bool direct = d->sw == 2;
     for (int64_t p = begin; p < end && st == PB_OK; p += G) {
         const int64_t g = end - p < G ? end - p : G, gp = g * P, gq = g * Q;
         const float *dd = a->diff_dst + p * Q;
         const int32_t *ws = a->ws + p * Q;
         float *ds = a->diff_src + p * P;
-        float *acc = (float *)(base + ((away_from(dd, ws) - base) & 4095 & ~(uintptr_t)3));
+        float *acc = direct ? ds
+                            : (float *)(base + ((away_from(dd, ws) - base) & 4095 & ~(uintptr_t)3));
         /* the largest argmax as unsigned (a negative one is huge), checked
          * once: a compare, mask move and OR per vector took ~15% of the
          * samples here (perf, 28x28x256 3x3/1) */
@@ -420,7 +429,8 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
             st = PB_ERR_UNSUPPORTED; /* an argmax outside the plane, as the reference */
             break;
         }
-        for (i = 0; i < gp; i += VL) _mm512_storeu_ps(acc + i, _mm512_setzero_ps());
+        for (i = 0; i + VL <= gp; i += VL) _mm512_storeu_ps(acc + i, _mm512_setzero_ps());
+        if (i < gp) _mm512_mask_storeu_ps(acc + i, pb_avx512_lanes(0, gp - i), _mm512_setzero_ps());
         for (int64_t k = 0; k < g; k++) {
             /* one plane: four interleaved runs of outputs, since
              * neighbouring outputs often share their argmax, and one
@@ -439,6 +449,7 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
             }
             for (int64_t o = 4 * q4; o < Q; o++) ak[wk[o]] += gk[o];
         }
+        if (direct) continue;
         for (i = 0; i + VL <= gp; i += VL) _mm512_storeu_ps(ds + i, _mm512_loadu_ps(acc + i));
         if (i < gp)
             _mm512_mask_storeu_ps(ds + i, pb_avx512_lanes(0, gp - i), _mm512_loadu_ps(acc + i));
