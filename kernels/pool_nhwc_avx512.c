@@ -926,6 +926,24 @@ INLINE int64_t bwd_overlap(const pb_desc *d, const pb_avx512_geom *geo, const fl
     return matched;
 }
 
+/* The w3 walks' pieces: a covering output (argmaxes W, gradients G)
+ * added where it names the pixel pos, its matches counted; a pixel's
+ * store, masked for the channel tail unless FULL. */
+INLINE __m512 w3_take(__m512 acc, __m512i W, __m512 G, __m512i pos, __m512i *cnt)
+{
+    const __mmask16 m = _mm512_cmpeq_epi32_mask(W, pos);
+    *cnt = _mm512_mask_add_epi32(*cnt, m, *cnt, _mm512_set1_epi32(1));
+    return _mm512_mask_add_ps(acc, m, acc, G);
+}
+
+INLINE void w3_store(float *p, __mmask16 cm, bool full, __m512 v)
+{
+    if (full)
+        _mm512_storeu_ps(p, v);
+    else
+        _mm512_mask_storeu_ps(p, cm, v);
+}
+
 /* Max backward of windows 3 columns wide at stride 1 along W (up to 3
  * rows, any stride down), one input row h, 16 channels from c: each pixel
  * sums, in registers, the gradients of its covering outputs whose argmax
@@ -977,15 +995,8 @@ INLINE void max_w3_bwd_px(const float *const *g, const int32_t *const *ws, float
 #pragma GCC unroll 3
         for (int r = 0; r < NR; r++)
 #pragma GCC unroll 3
-            for (int k = 0; k < 3; k++) {
-                const __mmask16 m = _mm512_cmpeq_epi32_mask(W[r][k], pos);
-                acc = _mm512_mask_add_ps(acc, m, acc, G[r][k]);
-                cnt[r] = _mm512_mask_add_epi32(cnt[r], m, cnt[r], one);
-            }
-        if (full)
-            _mm512_storeu_ps(drow + w * C, acc);
-        else
-            _mm512_mask_storeu_ps(drow + w * C, cm, acc);
+            for (int k = 0; k < 3; k++) acc = w3_take(acc, W[r][k], G[r][k], pos, &cnt[r]);
+        w3_store(drow + w * C, cm, full, acc);
         pos = _mm512_add_epi32(pos, one);
     }
 #undef W3B_LOAD
@@ -1000,7 +1011,7 @@ INLINE void max_w3s2_bwd_px(const float *const *g, const int32_t *const *ws, flo
                             __m512i *cnt, const int PL, const int NR, bool full)
 {
     const __m512 zero = _mm512_setzero_ps();
-    const __m512i none = _mm512_set1_epi32(-1), one = _mm512_set1_epi32(1);
+    const __m512i none = _mm512_set1_epi32(-1);
     __m512 Gp[3], Gq[3];
     __m512i Wp[3], Wq[3];
 #pragma GCC unroll 3
@@ -1031,31 +1042,17 @@ INLINE void max_w3s2_bwd_px(const float *const *g, const int32_t *const *ws, flo
             __m512 acc = zero;
 #pragma GCC unroll 3
             for (int r = 0; r < NR; r++) {
-                __mmask16 m = _mm512_cmpeq_epi32_mask(Wp[r], pos);
-                acc = _mm512_mask_add_ps(acc, m, acc, Gp[r]);
-                cnt[r] = _mm512_mask_add_epi32(cnt[r], m, cnt[r], one);
-                m = _mm512_cmpeq_epi32_mask(Wq[r], pos);
-                acc = _mm512_mask_add_ps(acc, m, acc, Gq[r]);
-                cnt[r] = _mm512_mask_add_epi32(cnt[r], m, cnt[r], one);
+                acc = w3_take(acc, Wp[r], Gp[r], pos, &cnt[r]);
+                acc = w3_take(acc, Wq[r], Gq[r], pos, &cnt[r]);
             }
-            if (full)
-                _mm512_storeu_ps(drow + we * C, acc);
-            else
-                _mm512_mask_storeu_ps(drow + we * C, cm, acc);
+            w3_store(drow + we * C, cm, full, acc);
         }
         if (wo < IW) {
             const __m512i pos = _mm512_add_epi32(pos0, _mm512_set1_epi32((int)wo));
             __m512 acc = zero;
 #pragma GCC unroll 3
-            for (int r = 0; r < NR; r++) {
-                const __mmask16 m = _mm512_cmpeq_epi32_mask(Wq[r], pos);
-                acc = _mm512_mask_add_ps(acc, m, acc, Gq[r]);
-                cnt[r] = _mm512_mask_add_epi32(cnt[r], m, cnt[r], one);
-            }
-            if (full)
-                _mm512_storeu_ps(drow + wo * C, acc);
-            else
-                _mm512_mask_storeu_ps(drow + wo * C, cm, acc);
+            for (int r = 0; r < NR; r++) acc = w3_take(acc, Wq[r], Gq[r], pos, &cnt[r]);
+            w3_store(drow + wo * C, cm, full, acc);
         }
     }
 }
@@ -1085,13 +1082,7 @@ INLINE void avg_w3_bwd_px(const float *const *g, const float *ry, const float *r
                           const int S, const int PL, const int NR, bool full)
 {
 #define W3A_COL(ow) avg_w3_col(g, ry, (ow) >= 0 ? rx[ow] : 0.0f, ow, C, OW, cm, NR, full)
-#define W3A_ST(w, v)                                      \
-    do {                                                  \
-        if (full)                                         \
-            _mm512_storeu_ps(drow + (w) * C, v);          \
-        else                                              \
-            _mm512_mask_storeu_ps(drow + (w) * C, cm, v); \
-    } while (0)
+#define W3A_ST(w, v) w3_store(drow + (w) * C, cm, full, v)
     if (S == 1) {
         __m512 v0, v1 = W3A_COL(pl - 2), v2 = W3A_COL(pl - 1);
         for (int64_t w = 0; w < IW; w++) {
