@@ -407,10 +407,31 @@ static void check_bwd_split(const pb_desc *d)
     free(src), free(dst), free(g), free(s1), free(s2), free(ws);
 }
 
+/* Every algorithm and direction of window w in NHWC (2 samples) over
+ * shapes x channel counts, and the backward split into slice ranges of
+ * 1..3 input rows (check_bwd_split); the number of cases run. */
+static int sweep_nhwc_split(const win *w, const int64_t (*shapes)[2], size_t nshapes,
+                            const int64_t *chans, size_t nchans)
+{
+    int runs = 0;
+    for (size_t k = 0; k < nshapes; k++)
+        for (size_t c = 0; c < nchans; c++) {
+            runs += sweep_shape(w, PB_LAYOUT_NHWC, 2, chans[c], shapes[k][0], shapes[k][1],
+                                (size_t)(1 + 2 * (k % 5)));
+            for (int alg = 0; alg < PB_ALG_COUNT; alg++) {
+                pb_desc d;
+                if (make_desc(&d, w, PB_LAYOUT_NHWC, (pb_alg)alg, 2, chans[c], shapes[k][0],
+                              shapes[k][1]))
+                    check_bwd_split(&d);
+            }
+        }
+    return runs;
+}
+
 /* NHWC 3x3/2 backward up to 128 channels (w3_bwd; an output-centric
- * kernel before it): padding 0 and 1, ceil mode, planes whose last rows and columns no
- * window covers (zeroed), 1-row planes, channel counts around the
- * 4-register blocks, and slices split inside samples. */
+ * kernel before it): padding 0 and 1, ceil mode, planes whose last rows
+ * and columns no window covers (zeroed), 1-row planes, channel counts
+ * around the 4-register blocks, and slices split inside samples. */
 START_TEST(test_nhwc_k3s2)
 {
     static const win wins[] = {{3, 3, 2, 2, 0, 0, 0, 0, false, false},
@@ -421,20 +442,9 @@ START_TEST(test_nhwc_k3s2)
     static const int64_t shapes[][2] = {{8, 10}, {9, 9}, {4, 4}, {3, 3}, {12, 7}, {1, 5}, {6, 1}};
     static const int64_t chans[] = {1, 16, 17, 64, 65, 128};
     rng_state = 0x7f4a7c159e3779b9ull + (uint64_t)_i;
-    const win *w = &wins[_i];
-    int runs = 0;
-    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
-        for (size_t c = 0; c < sizeof chans / sizeof chans[0]; c++) {
-            runs += sweep_shape(w, PB_LAYOUT_NHWC, 2, chans[c], shapes[k][0], shapes[k][1],
-                                (size_t)(1 + 2 * (k % 5)));
-            for (int alg = 0; alg < PB_ALG_COUNT; alg++) {
-                pb_desc d;
-                if (make_desc(&d, w, PB_LAYOUT_NHWC, (pb_alg)alg, 2, chans[c], shapes[k][0],
-                              shapes[k][1]))
-                    check_bwd_split(&d);
-            }
-        }
-    ck_assert_int_gt(runs, 0);
+    ck_assert_int_gt(sweep_nhwc_split(&wins[_i], shapes, sizeof shapes / sizeof shapes[0], chans,
+                                      sizeof chans / sizeof chans[0]),
+                     0);
 }
 END_TEST
 
@@ -443,7 +453,7 @@ END_TEST
  * padding 0 or 1 on either side, ceil mode, 1 to 3 window rows at
  * vertical strides 1 to 3 (rows no window covers at 1/2), planes 1 pixel
  * wide or high, channel counts around the 16-lane registers and past 128;
- * max also split into slice ranges. */
+ * whole and split into slice ranges. */
 START_TEST(test_nhwc_w3_bwd)
 {
     static const win wins[] = {{3, 3, 1, 1, 1, 1, 1, 1, false, false},
@@ -459,18 +469,9 @@ START_TEST(test_nhwc_w3_bwd)
     static const int64_t shapes[][2] = {{5, 7}, {1, 1}, {2, 3}, {7, 1}, {4, 16}, {6, 6}};
     static const int64_t chans[] = {1, 15, 16, 17, 50, 144};
     rng_state = 0x510e527fade682d1ull + (uint64_t)_i;
-    const win *w = &wins[_i];
-    int runs = 0;
-    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
-        for (size_t c = 0; c < sizeof chans / sizeof chans[0]; c++) {
-            runs += sweep_shape(w, PB_LAYOUT_NHWC, 2, chans[c], shapes[k][0], shapes[k][1],
-                                (size_t)(1 + 2 * (k % 5)));
-            pb_desc d;
-            if (make_desc(&d, w, PB_LAYOUT_NHWC, PB_ALG_MAX, 2, chans[c], shapes[k][0],
-                          shapes[k][1]))
-                check_bwd_split(&d);
-        }
-    ck_assert_int_gt(runs, 0);
+    ck_assert_int_gt(sweep_nhwc_split(&wins[_i], shapes, sizeof shapes / sizeof shapes[0], chans,
+                                      sizeof chans / sizeof chans[0]),
+                     0);
 }
 END_TEST
 
