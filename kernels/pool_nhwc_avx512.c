@@ -1144,24 +1144,15 @@ INLINE int64_t w3_bwd(const pb_desc *d, const pb_avx512_geom *geo, const float *
      : d->sw == 1 ? max_w3_bwd_px(gc, wc, dc, C, IW, OW, pl, h, cm, cnt, NR, F)              \
      : pl == 0    ? max_w3s2_bwd_px(gc, wc, dc, C, IW, OW, h, cm, cnt, 0, NR, F)             \
                   : max_w3s2_bwd_px(gc, wc, dc, C, IW, OW, h, cm, cnt, 1, NR, F))
-            if (nr == 0) {
+#define W3NR(F) (nr == 3 ? W3B(3, F) : nr == 2 ? W3B(2, F) : W3B(1, F))
+            if (nr == 0)
                 for (int64_t w = 0; w < IW; w++)
                     _mm512_mask_storeu_ps(dc + w * C, cm, _mm512_setzero_ps());
-            } else if (full) {
-                if (nr == 3)
-                    W3B(3, true);
-                else if (nr == 2)
-                    W3B(2, true);
-                else
-                    W3B(1, true);
-            } else {
-                if (nr == 3)
-                    W3B(3, false);
-                else if (nr == 2)
-                    W3B(2, false);
-                else
-                    W3B(1, false);
-            }
+            else if (full)
+                W3NR(true);
+            else
+                W3NR(false);
+#undef W3NR
 #undef W3B
         }
         for (int64_t r = 0; r < nr; r++)

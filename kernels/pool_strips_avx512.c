@@ -385,10 +385,10 @@ static uintptr_t away_from(const void *p, const void *q)
  * stays in L1, then copied out.  Scattering into diff_src itself ran at
  * half the speed in some runs of the suite: at stride 1 the argmax sits
  * next to the output, so with diff_src and diff_dst 4 KiB apart every
- * store aliased the next loads.  Stride 2 scatters into diff_src (see
- * `direct`).  Small planes go in groups of up to
- * MAX_BWD_GROUP_FLOATS (consecutive planes are contiguous in every
- * buffer): one check, zeroing and copy per group.  Side by side, 1
+ * store aliased the next loads (stride 2 does scatter there: see
+ * `direct`).  Small planes go in groups of up to MAX_BWD_GROUP_FLOATS
+ * (consecutive planes are contiguous in every buffer): one check,
+ * zeroing and copy per group.  Side by side, 1
  * thread, against one plane at a time: alexnet pool5 1.22x, googlenet
  * pool4 1.17x, 4a-4e 1.03-1.04x; groups of 4096 floats were 0.93-0.95x
  * on googlenet's 3x3/1 (the group and its streams leave L1). */
@@ -397,11 +397,6 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
 {
     const int64_t P = d->ih * d->iw, Q = d->oh * d->ow;
     const int64_t G = P >= MAX_BWD_GROUP_FLOATS ? 1 : MAX_BWD_GROUP_FLOATS / P;
-    /* + one vector past G * P: the scratch is zeroed and read in whole vectors */
-    char *mem = malloc((size_t)(G * P) * sizeof(float) + 4096 + 128);
-    if (!mem) return PB_ERR_NOMEM;
-    const uintptr_t base = ((uintptr_t)mem + 63) & ~(uintptr_t)63;
-    pb_status st = PB_OK;
     /* at stride 2 straight into diff_src, no scratch: the argmax of output
      * o sits near 2o there, so its store's distance to the loads drifts
      * and 4K aliasing stays occasional; saving the scratch's zeroing and
@@ -409,6 +404,12 @@ static pb_status max_bwd(const pb_desc *d, const pb_args *a, int64_t begin, int6
      * pool2-4; 5 interleaved runs).  At stride 1 the distance is fixed:
      * 0.91-1.11x by where the buffers lie (googlenet 3a-5ab) */
     const bool direct = d->sw == 2;
+    /* the scratch: up to 4 KiB of placement slack, and one vector past
+     * G * P because the copy reads it in whole vectors */
+    char *mem = direct ? NULL : malloc((size_t)(G * P) * sizeof(float) + 4096 + 128);
+    if (!direct && !mem) return PB_ERR_NOMEM;
+    const uintptr_t base = ((uintptr_t)mem + 63) & ~(uintptr_t)63;
+    pb_status st = PB_OK;
     for (int64_t p = begin; p < end && st == PB_OK; p += G) {
         const int64_t g = end - p < G ? end - p : G, gp = g * P, gq = g * Q;
         const float *dd = a->diff_dst + p * Q;
@@ -512,10 +513,9 @@ INLINE bool k2s2_bwd_plane(const pb_desc *d, const pb_avx512_geom *geo, const fl
 
 /* The stride-1 average backward of planes up to 8 wide, two at a time
  * (twin_planes with its input scaled); returns the first plane left
- * (begin on wider planes).  In
- * a function of its own: how GCC laid out the pair loop inside
- * strips_bwd changed with unrelated edits there (7x7 planes 8.4 or 10.4
- * us, side by side). */
+ * (begin on wider planes).  In a function of its own: how GCC laid out
+ * the pair loop inside strips_bwd changed with unrelated edits there
+ * (7x7 planes 8.4 or 10.4 us, side by side). */
 static __attribute__((noinline)) int64_t avg_bwd_twins(const pb_desc *d,
                                                        const pb_avx512_geom *geo,
                                                        const pb_args *a, int64_t begin,
