@@ -63,6 +63,8 @@ pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
                                   int64_t begin, int64_t end);
 pb_status pb_avx512_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
                                     int64_t begin, int64_t end);
+/* pb_ws_rows_valid (pool.h) for NHWC, same answers, vectorized along C. */
+bool pb_avx512_ws_rows_valid(const pb_desc *d, const int32_t *ws_n, int64_t oh0, int64_t oh1);
 
 /* NCHW planes at most this wide go through the NHWC kernels, 64 planes
  * at a time, one per lane (kernels/pool_lanes_avx512.c).  Measured against

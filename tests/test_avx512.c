@@ -26,6 +26,8 @@
 #define POISON_F 0x7fc0deadu
 
 extern const pb_impl pb_impl_avx512;
+/* kernels/pool_avx512.h, whose inline AVX-512 helpers this file must not see */
+bool pb_avx512_ws_rows_valid(const pb_desc *d, const int32_t *ws_n, int64_t oh0, int64_t oh1);
 
 static uint64_t rng_state;
 static uint64_t rng(void)
@@ -833,6 +835,74 @@ START_TEST(test_foreign_argmax)
 }
 END_TEST
 
+/* pb_avx512_ws_rows_valid gives pb_ws_rows_valid's answer (slices.c, the
+ * portable check): the reference's workspace over random row ranges, then
+ * one entry at a time moved just outside its window (a column either side,
+ * the rows above and below, a dilation gap, before and past the plane) or
+ * to another tap of it.  Windows 1 to 5 rows tall, dilated, and 9 tall or
+ * column-dilated (where it defers to the portable one); channel counts
+ * around the 16-lane register. */
+START_TEST(test_ws_rows_valid)
+{
+    /* kh kw sh sw pt pb pl pr dh dw ceil */
+    static const int64_t wins[][11] = {{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0},
+                                       {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+                                       {2, 3, 2, 1, 0, 1, 1, 0, 1, 1, 0},
+                                       {1, 3, 1, 2, 0, 0, 1, 1, 1, 1, 0},
+                                       {5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 0},
+                                       {3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 0},
+                                       {9, 3, 1, 1, 4, 4, 1, 1, 1, 1, 0},
+                                       {3, 3, 1, 1, 1, 1, 1, 1, 1, 2, 0}};
+    static const int64_t chans[] = {1, 15, 16, 17, 33};
+    const int64_t *w = wins[_i];
+    int said[2] = {0, 0};
+    for (size_t ci = 0; ci < sizeof chans / sizeof chans[0]; ci++) {
+        pb_desc d;
+        pb_desc_init(&d);
+        d.c = chans[ci], d.ih = 11, d.iw = 10, d.layout = PB_LAYOUT_NHWC, d.alg = PB_ALG_MAX;
+        d.kh = w[0], d.kw = w[1], d.sh = w[2], d.sw = w[3], d.pt = w[4], d.pb = w[5];
+        d.pl = w[6], d.pr = w[7], d.dh = w[8], d.dw = w[9], d.ceil_mode = w[10];
+        ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
+        float *src = malloc((size_t)d.src_elems * 4), *dst = malloc((size_t)d.dst_elems * 4);
+        int32_t *ws = malloc((size_t)d.dst_elems * 4);
+        ck_assert(src && dst && ws);
+        rng_state = 0x9b05688c2b3e6c1full + (uint64_t)(_i * 8 + (int)ci);
+        fill_src(src, d.src_elems, FILL_TIES, true);
+        pb_args a = {.src = src, .dst = dst, .ws = ws};
+        ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_FWD_TRAIN, &a), PB_OK);
+        ck_assert(pb_avx512_ws_rows_valid(&d, ws, 0, d.oh));
+        for (int trial = 0; trial < 300; trial++) {
+            const int64_t oh0 = (int64_t)(rng() % (uint64_t)d.oh);
+            const int64_t oh1 = oh0 + 1 + (int64_t)(rng() % (uint64_t)(d.oh - oh0));
+            const int64_t oh = oh0 + (int64_t)(rng() % (uint64_t)(oh1 - oh0));
+            const int64_t ow = (int64_t)(rng() % (uint64_t)d.ow);
+            const int64_t i = (oh * d.ow + ow) * d.c + (int64_t)(rng() % (uint64_t)d.c);
+            pb_axis_window y = pb_axis_window_at(oh, d.ih, d.kh, d.sh, d.pt, d.pb, d.dh);
+            pb_axis_window x = pb_axis_window_at(ow, d.iw, d.kw, d.sw, d.pl, d.pr, d.dw);
+            const int64_t r0 = y.start + y.t_lo * d.dh, r1 = y.start + (y.t_hi - 1) * d.dh;
+            const int64_t c0 = x.start + x.t_lo * d.dw, c1 = x.start + (x.t_hi - 1) * d.dw;
+            const int64_t r = r0 + (int64_t)(rng() % (uint64_t)(r1 - r0 + 1));
+            const int64_t cands[] = {r * d.iw + c0 - 1, r * d.iw + c1 + 1, (r0 - 1) * d.iw + c0,
+                                     (r1 + 1) * d.iw + c1, r * d.iw + c0 + 1, r1 * d.iw + c1,
+                                     -1, d.ih * d.iw, INT32_MIN, INT32_MAX};
+            const int32_t keep = ws[i];
+            ws[i] = (int32_t)cands[trial % 10];
+            const bool want = pb_ws_rows_valid(&d, ws, oh0, oh1);
+            ck_assert_msg(pb_avx512_ws_rows_valid(&d, ws, oh0, oh1) == want,
+                          "window %d, C %lld, rows [%lld, %lld), entry %lld = %d: want %d", _i,
+                          (long long)d.c, (long long)oh0, (long long)oh1, (long long)i, ws[i],
+                          want);
+            said[want]++;
+            ws[i] = keep;
+        }
+        free(src), free(dst), free(ws);
+    }
+    /* both answers were exercised */
+    ck_assert_int_gt(said[0], 100);
+    ck_assert_int_gt(said[1], 100);
+}
+END_TEST
+
 /* Backward large enough for streaming stores (diff_src of 20 MiB, past
  * PB_AVX512_STREAM_MIN_BYTES, 64-byte aligned, widths and channels whole
  * vectors) against the reference, whole and split in two slice ranges as
@@ -937,6 +1007,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_add_test(te, test_nan_twins);
     tcase_add_test(te, test_slices_partition);
     tcase_add_test(te, test_foreign_argmax);
+    tcase_add_loop_test(te, test_ws_rows_valid, 0, 8);
     tcase_add_loop_test(te, test_streaming_bwd, 0, 2 * PB_LAYOUT_COUNT);
     tcase_add_test(te, test_supports);
     suite_add_tcase(s, te);
