@@ -39,20 +39,23 @@ static int64_t traffic(const pb_desc *d, pb_dir dir)
 int64_t pb_openmp_min_bytes(pb_layout layout, pb_dir dir)
 {
     const bool bwd = dir == PB_DIR_BWD;
-    if (layout == PB_LAYOUT_NCHW) return bwd ? PB_OPENMP_MIN_BYTES : (int64_t)512 << 10;
-    return bwd ? (int64_t)768 << 10 : (int64_t)1 << 20;
+    if (layout == PB_LAYOUT_NCHW) return bwd ? PB_OPENMP_MIN_BYTES : (int64_t)256 << 10;
+    return bwd ? (int64_t)448 << 10 : (int64_t)256 << 10;
 }
 
 int pb_openmp_threads_for(const pb_desc *d, pb_dir dir)
 {
     if (!d || (unsigned)dir >= PB_DIR_COUNT) return 1;
-    int64_t units = dir == PB_DIR_BWD ? pb_bwd_slices(d) : pb_fwd_rows(d);
+    const int64_t units = dir == PB_DIR_BWD ? pb_bwd_slices(d) : pb_fwd_rows(d);
     int64_t t = d->threads > 0 ? d->threads : omp_get_max_threads();
-    int64_t min = pb_openmp_min_bytes(d->layout, dir);
-    if (d->global && min < PB_OPENMP_GLOBAL_MIN_BYTES) min = PB_OPENMP_GLOBAL_MIN_BYTES;
-    if (traffic(d, dir) < min) t = 1;
     if (t > units) t = units;
-    return t < 1 ? 1 : (int)t;
+    if (t < 2) return 1; /* also a descriptor with no slices */
+    /* the busiest thread gets ceil(units / t) slices; the split pays when
+     * that spares it half the threshold's traffic (7 rows on 2 threads
+     * spare 3/7 of the traffic, not 1/2) */
+    const int64_t busiest = (units + t - 1) / t;
+    const double spared = (double)traffic(d, dir) * (double)(units - busiest) / (double)units;
+    return 2 * spared < (double)pb_openmp_min_bytes(d->layout, dir) ? 1 : (int)t;
 }
 
 /* Static partition of the slices: thread k of T gets [total*k/T,

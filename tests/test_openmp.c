@@ -2,8 +2,8 @@
  * (both layouts, max and avg, forward inference, training and backward) on
  * problems large enough to be split, equal to the implementation it wraps
  * run single-threaded, and max equal to the reference; the thread count it
- * picks (split above pb_openmp_min_bytes() of traffic, one thread below, never
- * more threads than slices); the small-size fallback giving the same
+ * picks (split above pb_openmp_min_bytes() of traffic, one thread below, a
+ * higher bar for uneven splits, never more threads than slices); the small-size fallback giving the same
  * results; and a foreign max workspace split across threads (each half
  * says PB_ERR_PARTIAL, the wrapper reruns whole samples). */
 #include <check.h>
@@ -183,37 +183,58 @@ START_TEST(test_thread_choice)
     pb_desc d;
     pb_desc_init(&d);
     /* the measured break-evens, per layout and direction */
-    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_BWD), 256 << 10);
-    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_FWD_INF), 512 << 10);
-    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_FWD_TRAIN), 512 << 10);
-    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_BWD), 768 << 10);
-    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_FWD_INF), 1 << 20);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_BWD), 192 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_FWD_INF), 256 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NCHW, PB_DIR_FWD_TRAIN), 256 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_BWD), 448 << 10);
+    ck_assert_int_eq(pb_openmp_min_bytes(PB_LAYOUT_NHWC, PB_DIR_FWD_INF), 256 << 10);
     /* NCHW 2x2/2 forward moves 5 floats per output; rows = C*OH */
-    d.c = 128, d.ih = 32, d.iw = 32, d.kh = d.kw = 2, d.threads = 2;
+    d.c = 56, d.ih = 32, d.iw = 32, d.kh = d.kw = 2, d.threads = 2;
     ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
-    /* (131072 + 32768) * 4 = 640 KiB >= 512 KiB: split */
+    /* (57344 + 14336) * 4 = 280 KiB >= 256 KiB: split */
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_INF), 2);
-    d.c = 96; /* 480 KiB: one thread */
+    d.c = 48; /* 240 KiB: one thread */
     ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_INF), 1);
-    /* the workspace counts for training: 96*16*16*4 more bytes, 576 KiB */
+    /* the workspace counts for training: 48*16*16*4 more bytes, 288 KiB */
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_TRAIN), 2);
-    /* NHWC, the same 576 KiB: neither backward nor training forward splits */
+    /* NHWC, the same 288 KiB: backward does not split (16 output rows, so
+     * training forward still does) */
     d.layout = PB_LAYOUT_NHWC;
     ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_BWD), 1);
-    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_TRAIN), 1);
-    d.c = 128; /* 768 KiB with the workspace: backward splits */
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_TRAIN), 2);
+    d.c = 74; /* 444 KiB with the workspace: not yet */
+    ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_BWD), 1);
+    d.c = 75; /* 450 KiB: backward splits */
     ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
     ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_BWD), 2);
-    /* global pooling from 1 MiB: 7x7x2048 NCHW backward (410 KiB) does
-     * not split, 4 samples of it (1.6 MiB) do */
+    /* uneven splits: NHWC 14x14 2x2/2 forward has 7 output rows, 4 of them
+     * on the busier of 2 threads.  272 channels move 260 KiB, past the
+     * bar, but spare that thread only 3/7 of it: one thread.  3 threads
+     * (3 rows at most) spare 4/7: split.  320 channels, 306 KiB: split. */
+    d.c = 272, d.ih = d.iw = 14, d.alg = PB_ALG_AVG_EXCL;
+    ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_fwd_rows(&d), 7);
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_INF), 1);
+    d.threads = 3;
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_INF), 3);
+    d.threads = 2, d.c = 320;
+    ck_assert_int_eq(pb_desc_finalize(&d, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_openmp_threads_for(&d, PB_DIR_FWD_INF), 2);
+    /* global pooling has no bar of its own: 7x7x2048 NCHW max backward
+     * (408 KiB, 2048 planes) splits; in NHWC its 7 input rows spare the
+     * busier thread 3/7 of it, 175 KiB: one thread */
     pb_desc gl;
     pb_desc_init(&gl);
     gl.c = 2048, gl.ih = gl.iw = 7, gl.global = true, gl.threads = 2;
     ck_assert_int_eq(pb_desc_finalize(&gl, NULL, 0), PB_OK);
+    ck_assert_int_eq(pb_openmp_threads_for(&gl, PB_DIR_BWD), 2);
+    gl.layout = PB_LAYOUT_NHWC;
+    ck_assert_int_eq(pb_desc_finalize(&gl, NULL, 0), PB_OK);
     ck_assert_int_eq(pb_openmp_threads_for(&gl, PB_DIR_BWD), 1);
-    gl.n = 4;
+    gl.n = 2; /* 14 input rows: split */
     ck_assert_int_eq(pb_desc_finalize(&gl, NULL, 0), PB_OK);
     ck_assert_int_eq(pb_openmp_threads_for(&gl, PB_DIR_BWD), 2);
     /* never more threads than slices: NHWC global forward has N rows */
@@ -229,6 +250,10 @@ START_TEST(test_thread_choice)
     g.threads = 0; /* OpenMP's default, at least one */
     ck_assert_int_ge(pb_openmp_threads_for(&g, PB_DIR_BWD), 1);
     ck_assert_int_eq(pb_openmp_threads_for(NULL, PB_DIR_BWD), 1);
+    g.n = 0; /* not finalized: no slices, still one thread */
+    g.threads = 2;
+    ck_assert_int_eq(pb_openmp_threads_for(&g, PB_DIR_BWD), 1);
+    g.n = 2;
     ck_assert_ptr_null(pb_openmp_inner(NULL, PB_DIR_BWD));
     /* `best` considers the wrapper only when threads != 1 */
     g.threads = 1;
