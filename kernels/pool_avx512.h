@@ -63,6 +63,11 @@ pb_status pb_avx512_nhwc_fwd_rows(const pb_desc *d, const pb_args *a, const pb_a
                                   int64_t begin, int64_t end);
 pb_status pb_avx512_nhwc_bwd_slices(const pb_desc *d, const pb_args *a, const pb_avx512_geom *g,
                                     int64_t begin, int64_t end);
+/* NCHW max backward of one plane of 3x3/1 windows (pool_strips_avx512.c),
+ * gathered: false, with ds written but not to be used, when some argmax
+ * lies outside its window (the exact scatter must take the plane). */
+bool pb_avx512_nchw_max_bwd_k3s1_plane(const pb_desc *d, const float *dd, const int32_t *ws,
+                                       float *ds);
 /* pb_ws_rows_valid (pool.h) for NHWC, same answers, vectorized along C. */
 bool pb_avx512_ws_rows_valid(const pb_desc *d, const int32_t *ws_n, int64_t oh0, int64_t oh1);
 

@@ -28,6 +28,8 @@
 extern const pb_impl pb_impl_avx512;
 /* kernels/pool_avx512.h, whose inline AVX-512 helpers this file must not see */
 bool pb_avx512_ws_rows_valid(const pb_desc *d, const int32_t *ws_n, int64_t oh0, int64_t oh1);
+bool pb_avx512_nchw_max_bwd_k3s1_plane(const pb_desc *d, const float *dd, const int32_t *ws,
+                                       float *ds);
 
 static uint64_t rng_state;
 static uint64_t rng(void)
@@ -835,6 +837,58 @@ START_TEST(test_foreign_argmax)
 }
 END_TEST
 
+/* NCHW 3x3/1 max backward from 14 columns gathers per plane and counts
+ * its matches (max_bwd_k3s1_plane): with the forward's workspace it equals
+ * the reference; a plane with one argmax moved outside its window (to a
+ * far pixel, or to the previous row's last column, which a window with
+ * left padding would reach by wrapping) goes to the exact scatter alone,
+ * and the result still equals the reference bitwise.  The gather alone
+ * says which planes it took. */
+START_TEST(test_nchw_k3s1_bwd_foreign)
+{
+    static const int64_t shapes[][2] = {{14, 14}, {16, 17}, {15, 30}, {33, 14}};
+    const win *w = _i < 4 ? &windows[2] : &windows[13];
+    const int64_t *sh = shapes[_i % 4];
+    pb_desc d;
+    ck_assert(make_desc(&d, w, PB_LAYOUT_NCHW, PB_ALG_MAX, 1, 3, sh[0], sh[1]));
+    const int64_t P = d.ih * d.iw, Q = d.oh * d.ow;
+    float *src = malloc((size_t)d.src_elems * 4), *dst = malloc((size_t)d.dst_elems * 4);
+    float *g = malloc((size_t)d.dst_elems * 4), *ref = malloc((size_t)d.src_elems * 4);
+    float *out = malloc((size_t)d.src_elems * 4);
+    int32_t *ws = malloc((size_t)d.dst_elems * 4);
+    ck_assert(src && dst && g && ref && out && ws);
+    rng_state = 0x3c6ef372fe94f82bull + (uint64_t)_i;
+    fill_src(src, d.src_elems, FILL_TIES, true);
+    fill_diff_dst(g, d.dst_elems);
+    pb_args fa = {.src = src, .dst = dst, .ws = ws};
+    ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_FWD_TRAIN, &fa), PB_OK);
+    for (int round = 0; round < 3; round++) {
+        if (round == 1) /* plane 1, output (2, 3): the far corner of the plane */
+            ws[Q + 2 * d.ow + 3] = (int32_t)(P - 1);
+        if (round == 2) /* plane 2, output (5, 0): column -1 of its rows, wrapped */
+            ws[2 * Q + 5 * d.ow] = (int32_t)((5 - d.pt) * d.iw - 1);
+        pb_args r = {.src = src, .ws = ws, .diff_dst = g, .diff_src = ref};
+        pb_args a = {.src = src, .ws = ws, .diff_dst = g, .diff_src = out};
+        ck_assert_int_eq(pb_impl_run(pb_impl_reference(), &d, PB_DIR_BWD, &r), PB_OK);
+        poison(out, d.src_elems);
+        ck_assert_int_eq(pb_impl_run(&pb_impl_avx512, &d, PB_DIR_BWD, &a), PB_OK);
+        ck_assert_msg(memcmp(out, ref, (size_t)d.src_elems * 4) == 0, "shape %lldx%lld round %d",
+                      (long long)sh[0], (long long)sh[1], round);
+        /* the gather itself: it takes a plane exactly when every argmax
+         * lies in its window, and then writes the reference's plane */
+        for (int64_t p = 0; p < d.c; p++) {
+            /* the rounds' changes accumulate */
+            const bool foreign = (round >= 1 && p == 1) || (round == 2 && p == 2);
+            poison(out, P);
+            ck_assert_int_eq(pb_avx512_nchw_max_bwd_k3s1_plane(&d, g + p * Q, ws + p * Q, out),
+                             !foreign);
+            ck_assert(foreign || memcmp(out, ref + p * P, (size_t)P * 4) == 0);
+        }
+    }
+    free(src), free(dst), free(g), free(ref), free(out), free(ws);
+}
+END_TEST
+
 /* pb_avx512_ws_rows_valid gives pb_ws_rows_valid's answer (slices.c, the
  * portable check): the reference's workspace over random row ranges, then
  * one entry at a time moved just outside its window (a column either side,
@@ -1008,6 +1062,7 @@ Suite *pb_test_suite_avx512(void)
     tcase_add_test(te, test_slices_partition);
     tcase_add_test(te, test_foreign_argmax);
     tcase_add_loop_test(te, test_ws_rows_valid, 0, 8);
+    tcase_add_loop_test(te, test_nchw_k3s1_bwd_foreign, 0, 8);
     tcase_add_loop_test(te, test_streaming_bwd, 0, 2 * PB_LAYOUT_COUNT);
     tcase_add_test(te, test_supports);
     suite_add_tcase(s, te);
