@@ -588,6 +588,25 @@ static void problem_label(const char *s, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)(us - s - 1), s + 1);
 }
 
+/* Index of an earlier problem of the selection that is the same problem
+ * as problem p (same canonical string, both or neither from --sweep), or
+ * -1: suites share problems (resnet50:avgpool is also in `global`), and
+ * the library times one benchmark per name, so a repeat would be left
+ * NOTRUN.  It is timed once, under its first label. */
+static long earlier_same(const opts *o, size_t p, const char *canon)
+{
+    const pb_selection *sel = &o->sel;
+    const bool sweep = o->sweep && p >= o->sweep_first;
+    for (size_t q = 0; q < p; q++) {
+        char other[160];
+        if ((o->sweep && q >= o->sweep_first) != sweep ||
+            pb_problem_format(&sel->problems[q].desc, other, sizeof other) < 0)
+            continue;
+        if (!strcmp(other, canon)) return (long)q;
+    }
+    return -1;
+}
+
 static bool filtered_out(run *r, const char *full_name)
 {
     if (!r->have_filter) return false;
@@ -622,6 +641,20 @@ static bool enumerate(run *r, int *usage_rc)
             if (pb_problem_format(&base, canon, sizeof canon) < 0)
                 snprintf(canon, sizeof canon, "%s", sel->problems[p].text);
             problem_label(sel->problems[p].text, label, sizeof label);
+            const long same = earlier_same(o, p, canon);
+            if (same >= 0) {
+                if (pass == 1) {
+                    char first[64];
+                    problem_label(sel->problems[same].text, first, sizeof first);
+                    if (first[0])
+                        fprintf(stderr, "poolbench: bench: %s%s%s is %s again: timed once\n",
+                                label[0] ? label : "", label[0] ? " = " : "", canon, first);
+                    else
+                        fprintf(stderr, "poolbench: bench: %s is listed twice: timed once\n",
+                                canon);
+                }
+                continue;
+            }
             bool sweep = o->sweep && p >= o->sweep_first;
             unsigned algs = sweep ? o->sweep_algs : sel->algs;
             unsigned dirs = sweep ? o->sweep_dirs : sel->dirs;
