@@ -154,6 +154,17 @@ static inline __mmask16 pb_avx512_take(__m512 v, __m512 best)
 
 /* A window that is the whole plane, without padding: one output per
  * plane, the same as global pooling (divisor ih*iw either way). */
+/* Max backward's gathering step: acc plus G in the lanes whose argmax W
+ * names the pixel pos, and those matches counted in *cnt (the NHWC w3
+ * walks and the NCHW 3x3/1 gather). */
+static inline __m512 pb_avx512_take_grad(__m512 acc, __m512i W, __m512 G, __m512i pos,
+                                         __m512i *cnt)
+{
+    const __mmask16 m = _mm512_cmpeq_epi32_mask(W, pos);
+    *cnt = _mm512_mask_add_epi32(*cnt, m, *cnt, _mm512_set1_epi32(1));
+    return _mm512_mask_add_ps(acc, m, acc, G);
+}
+
 static inline bool pb_avx512_whole_plane(const pb_desc *d)
 {
     return d->kh == d->ih && d->kw == d->iw && d->oh == 1 && d->ow == 1 && d->pt == 0 &&

@@ -926,16 +926,8 @@ INLINE int64_t bwd_overlap(const pb_desc *d, const pb_avx512_geom *geo, const fl
     return matched;
 }
 
-/* The w3 walks' pieces: a covering output (argmaxes W, gradients G)
- * added where it names the pixel pos, its matches counted; a pixel's
- * store, masked for the channel tail unless FULL. */
-INLINE __m512 w3_take(__m512 acc, __m512i W, __m512 G, __m512i pos, __m512i *cnt)
-{
-    const __mmask16 m = _mm512_cmpeq_epi32_mask(W, pos);
-    *cnt = _mm512_mask_add_epi32(*cnt, m, *cnt, _mm512_set1_epi32(1));
-    return _mm512_mask_add_ps(acc, m, acc, G);
-}
-
+/* The w3 walks' pixel store, masked for the channel tail unless FULL (a
+ * covering output is added with pb_avx512_take_grad). */
 INLINE void w3_store(float *p, __mmask16 cm, bool full, __m512 v)
 {
     if (full)
@@ -995,7 +987,8 @@ INLINE void max_w3_bwd_px(const float *const *g, const int32_t *const *ws, float
 #pragma GCC unroll 3
         for (int r = 0; r < NR; r++)
 #pragma GCC unroll 3
-            for (int k = 0; k < 3; k++) acc = w3_take(acc, W[r][k], G[r][k], pos, &cnt[r]);
+            for (int k = 0; k < 3; k++)
+                acc = pb_avx512_take_grad(acc, W[r][k], G[r][k], pos, &cnt[r]);
         w3_store(drow + w * C, cm, full, acc);
         pos = _mm512_add_epi32(pos, one);
     }
@@ -1042,8 +1035,8 @@ INLINE void max_w3s2_bwd_px(const float *const *g, const int32_t *const *ws, flo
             __m512 acc = zero;
 #pragma GCC unroll 3
             for (int r = 0; r < NR; r++) {
-                acc = w3_take(acc, Wp[r], Gp[r], pos, &cnt[r]);
-                acc = w3_take(acc, Wq[r], Gq[r], pos, &cnt[r]);
+                acc = pb_avx512_take_grad(acc, Wp[r], Gp[r], pos, &cnt[r]);
+                acc = pb_avx512_take_grad(acc, Wq[r], Gq[r], pos, &cnt[r]);
             }
             w3_store(drow + we * C, cm, full, acc);
         }
@@ -1051,7 +1044,8 @@ INLINE void max_w3s2_bwd_px(const float *const *g, const int32_t *const *ws, flo
             const __m512i pos = _mm512_add_epi32(pos0, _mm512_set1_epi32((int)wo));
             __m512 acc = zero;
 #pragma GCC unroll 3
-            for (int r = 0; r < NR; r++) acc = w3_take(acc, Wq[r], Gq[r], pos, &cnt[r]);
+            for (int r = 0; r < NR; r++)
+                acc = pb_avx512_take_grad(acc, Wq[r], Gq[r], pos, &cnt[r]);
             w3_store(drow + wo * C, cm, full, acc);
         }
     }
@@ -1230,7 +1224,7 @@ bool pb_avx512_ws_rows_valid(const pb_desc *d, const int32_t *ws_n, int64_t oh0,
     if (!d || !ws_n || oh0 < 0 || oh1 > d->oh || oh0 > oh1) return false;
     if (d->dw != 1 || d->kh > MAX_TAPS) return pb_ws_rows_valid(d, ws_n, oh0, oh1);
     const int64_t C = d->c, IW = d->iw, OW = d->ow;
-    const __mmask16 tail = (__mmask16)((1u << (C % VL)) - 1);
+    const __mmask16 tail = pb_avx512_lanes(0, C % VL);
     for (int64_t oh = oh0; oh < oh1; oh++) {
         const pb_axis_window y = pb_axis_window_at(oh, d->ih, d->kh, d->sh, d->pt, d->pb, d->dh);
         const int nt = (int)(y.t_hi - y.t_lo);

@@ -491,16 +491,12 @@ INLINE __m512 k3_sum(const k3_row *top, const k3_row *mid, const k3_row *bot, __
                      __m512i *cnt)
 {
     const k3_row *rows[3] = {top, mid, bot};
-    const __m512i one = _mm512_set1_epi32(1);
     __m512 acc = _mm512_setzero_ps();
 #pragma GCC unroll 3
     for (int k = 0; k < 3; k++)
 #pragma GCC unroll 3
-        for (int dx = 2; dx >= 0; dx--) {
-            const __mmask16 hit = _mm512_cmpeq_epi32_mask(rows[k]->w[dx], pos);
-            acc = _mm512_mask_add_ps(acc, hit, acc, rows[k]->g[dx]);
-            *cnt = _mm512_mask_add_epi32(*cnt, hit, *cnt, one);
-        }
+        for (int dx = 2; dx >= 0; dx--)
+            acc = pb_avx512_take_grad(acc, rows[k]->w[dx], rows[k]->g[dx], pos, cnt);
     return acc;
 }
 

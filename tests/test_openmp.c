@@ -3,9 +3,10 @@
  * problems large enough to be split, equal to the implementation it wraps
  * run single-threaded, and max equal to the reference; the thread count it
  * picks (split above pb_openmp_min_bytes() of traffic, one thread below, a
- * higher bar for uneven splits, never more threads than slices); the small-size fallback giving the same
- * results; and a foreign max workspace split across threads (each half
- * says PB_ERR_PARTIAL, the wrapper reruns whole samples). */
+ * higher bar for uneven splits, never more threads than slices); the
+ * small-size fallback giving the same results; and a foreign max
+ * workspace split across threads (each half says PB_ERR_PARTIAL, the
+ * wrapper reruns whole samples). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
